@@ -1,0 +1,75 @@
+# storefront: `make run` serves the API, `make test` checks everything.
+# Both set themselves up: a Python >= 3.12 is found, uv is installed into
+# .tools/ when missing, and the locked environment is synced into .venv/.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PORT ?= 8000
+UV_VERSION := 0.13.8
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.synced
+
+# Tests get their own database name and Redis db, never your development data.
+TEST_DATABASE_URL ?= postgres://root@127.0.0.1:5432/storefront
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+PYTEST_ARGS ?=
+
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
+
+.PHONY: help
+help:  ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+.tools/bin/uv:
+	@python=$$(scripts/find-python) && "$$python" -m venv .tools && \
+	  .tools/bin/pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+
+$(STAMP): pyproject.toml uv.lock | $(UV)
+	@python=$$(scripts/find-python) && $(UV) sync --frozen --python "$$python" --quiet
+	@touch $@
+
+.PHONY: install
+install: $(STAMP)  ## Create .venv from uv.lock
+
+.PHONY: run
+run: $(STAMP)  ## Serve the API on 127.0.0.1:$PORT (embedded mode unless DATABASE_URL and REDIS_URL are set)
+	@exec $(PY) manage.py serve --port $(PORT)
+
+.PHONY: lint
+lint: $(STAMP)  ## ruff lint and format check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+.PHONY: format
+format: $(STAMP)  ## Apply ruff's fixes and formatting
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+define test_env
+DATABASE_URL="$(TEST_DATABASE_URL)" REDIS_URL="$(TEST_REDIS_URL)" \
+SECRET_KEY="$${SECRET_KEY:-$$(head -c 48 /dev/urandom | base64)}" DEBUG=false
+endef
+
+.PHONY: check-services
+check-services:
+	@$(test_env) scripts/check-services
+
+.PHONY: test
+test: $(STAMP) check-services lint  ## Lint, migrations check, schema check, pytest with coverage
+	$(test_env) $(PY) manage.py makemigrations --check --dry-run
+	$(test_env) $(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null
+	$(test_env) $(PY) -m pytest --cov --cov-report=term $(PYTEST_ARGS)
+
+.PHONY: schema
+schema: $(STAMP)  ## Regenerate docs/api/openapi*.yaml from the code
+	$(test_env) $(PY) manage.py spectacular --validate --fail-on-warn --api-version v1 --file docs/api/openapi.yaml
+	$(test_env) $(PY) manage.py spectacular --validate --fail-on-warn --api-version v2 --file docs/api/openapi-v2.yaml
+
+.PHONY: clean
+clean:  ## Remove the environment and local data (var/)
+	rm -rf $(VENV) .tools var .pytest_cache .ruff_cache .coverage htmlcov

@@ -1,0 +1,5 @@
+"""storefront: a headless commerce API."""
+
+from storefront.celery import app as celery_app
+
+__all__ = ("celery_app",)

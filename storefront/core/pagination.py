@@ -1,0 +1,95 @@
+"""Pagination with hypermedia links.
+
+Page-number pagination for browsing (bounded page_size) and cursor pagination
+for feeds and deep scrolling (constant cost whatever the depth). Both put their
+links under "links" so clients never build URLs themselves.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from rest_framework import pagination
+from rest_framework.response import Response
+
+_LINK = {"type": "string", "format": "uri", "nullable": True}
+
+
+class PageNumberPagination(pagination.PageNumberPagination):
+    page_size_query_param = "page_size"
+    page_size_query_description = "Number of results per page (1 to the maximum)."
+
+    @property
+    def max_page_size(self) -> int:  # read at request time so tests can change it
+        return settings.API_MAX_PAGE_SIZE
+
+    def get_paginated_response(self, data: list[Any]) -> Response:
+        request = self.request
+        return Response(
+            {
+                "count": self.page.paginator.count,
+                "page": self.page.number,
+                "pages": self.page.paginator.num_pages,
+                "links": {
+                    "self": request.build_absolute_uri(),
+                    "next": self.get_next_link(),
+                    "previous": self.get_previous_link(),
+                },
+                "results": data,
+            }
+        )
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "type": "object",
+            "required": ["count", "page", "pages", "links", "results"],
+            "properties": {
+                "count": {"type": "integer", "example": 123},
+                "page": {"type": "integer", "example": 1},
+                "pages": {"type": "integer", "example": 7},
+                "links": {
+                    "type": "object",
+                    "required": ["self", "next", "previous"],
+                    "properties": {"self": _LINK, "next": _LINK, "previous": _LINK},
+                },
+                "results": schema,
+            },
+        }
+
+
+class CursorPagination(pagination.CursorPagination):
+    """Newest first; stable under inserts, constant cost at any depth."""
+
+    ordering = ("-created_at", "-id")
+    page_size_query_param = "page_size"
+
+    @property
+    def max_page_size(self) -> int:
+        return settings.API_MAX_PAGE_SIZE
+
+    def get_paginated_response(self, data: list[Any]) -> Response:
+        return Response(
+            {
+                "links": {
+                    "self": self.request.build_absolute_uri(),
+                    "next": self.get_next_link(),
+                    "previous": self.get_previous_link(),
+                },
+                "results": data,
+            }
+        )
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "type": "object",
+            "required": ["links", "results"],
+            "properties": {
+                "links": {
+                    "type": "object",
+                    "required": ["self", "next", "previous"],
+                    "properties": {"self": _LINK, "next": _LINK, "previous": _LINK},
+                },
+                "results": schema,
+            },
+        }

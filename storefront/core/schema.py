@@ -1,0 +1,55 @@
+"""OpenAPI generation: every operation documents its error responses."""
+
+from __future__ import annotations
+
+from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework.permissions import AllowAny
+
+from storefront.core.serializers import ProblemSerializer
+
+PROBLEM_MEDIA_TYPES = ["application/problem+json"]
+
+_DESCRIPTIONS = {
+    "400": "Invalid input (validation errors per field in `errors`).",
+    "401": "Not authenticated, or the token is invalid or expired.",
+    "403": "Authenticated, but not allowed to do this.",
+    "404": "Not found (or not yours).",
+    "409": "Conflicts with the resource's current state.",
+    "415": "Unsupported media type; send application/json.",
+    "422": "Well-formed, but cannot be processed.",
+    "429": "Too many requests; retry after the Retry-After header's seconds.",
+}
+
+
+class AutoSchema(SpectacularAutoSchema):
+    """Adds problem-details error responses that apply to the operation."""
+
+    def _is_public(self) -> bool:
+        classes = getattr(self.view, "permission_classes", [])
+        return any(cls is AllowAny for cls in classes)
+
+    def _error_codes(self) -> list[str]:
+        codes = ["404", "429"]
+        if self.method in {"POST", "PUT", "PATCH"}:
+            codes += ["400", "415"]
+        elif self._is_list_view() and getattr(self.view, "filterset_class", None):
+            codes.append("400")
+        if not self._is_public():
+            codes += ["401", "403"]
+        codes += [str(c) for c in getattr(self.view, "extra_error_codes", ())]
+        return sorted(set(codes))
+
+    def _get_response_bodies(self, direction="response"):
+        responses = super()._get_response_bodies(direction)
+        if direction != "response":
+            return responses
+        for code in self._error_codes():
+            if code in responses:
+                continue
+            responses[code] = self._get_response_for_code(
+                OpenApiResponse(ProblemSerializer, description=_DESCRIPTIONS.get(code, "")),
+                code,
+                PROBLEM_MEDIA_TYPES,
+            )
+        return responses

@@ -1,0 +1,74 @@
+"""API roots and the schema endpoints."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.views import SpectacularAPIView
+from rest_framework import serializers
+from rest_framework.exceptions import NotFound
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.reverse import reverse
+from rest_framework.views import APIView
+
+# Top-level links of each API version's root: name -> route name in the "api"
+# namespace. Apps add their collections here as they arrive.
+ROOT_LINKS: dict[str, str] = {
+    "register": "api:auth-register",
+    "token": "api:auth-token",
+    "token_refresh": "api:auth-token-refresh",
+    "logout": "api:auth-logout",
+    "me": "api:auth-me",
+}
+
+
+class VersionsView(APIView):
+    permission_classes = [AllowAny]
+    versioning_class = None
+
+    @extend_schema(exclude=True)
+    def get(self, request):
+        return Response(
+            {
+                "versions": {
+                    v: request.build_absolute_uri(f"/api/{v}/") for v in settings.API_VERSIONS
+                },
+                "default": settings.REST_FRAMEWORK["DEFAULT_VERSION"],
+                "docs": request.build_absolute_uri("/api/docs/"),
+                "schema": request.build_absolute_uri("/api/schema/"),
+            }
+        )
+
+
+class ApiRootView(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        summary="API root",
+        description="Links to every top-level resource of this API version.",
+        responses={
+            200: inline_serializer(
+                "ApiRoot",
+                fields={"links": serializers.DictField(child=serializers.URLField())},
+            )
+        },
+        tags=["meta"],
+    )
+    def get(self, request, *args, **kwargs):
+        links = {name: reverse(route, request=request) for name, route in ROOT_LINKS.items()}
+        links["docs"] = request.build_absolute_uri("/api/docs/")
+        return Response({"version": request.version, "links": links})
+
+
+class SchemaView(SpectacularAPIView):
+    """The OpenAPI document of one API version (?version=v2; default v1)."""
+
+    versioning_class = None
+    permission_classes = [AllowAny]
+
+    def _get_version_parameter(self, request):
+        version = request.GET.get("version") or settings.REST_FRAMEWORK["DEFAULT_VERSION"]
+        if version not in settings.API_VERSIONS:
+            raise NotFound(f"Unknown API version {version!r}.")
+        return version

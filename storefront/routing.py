@@ -1,0 +1,3 @@
+"""WebSocket routes (Channels consumers), served beside HTTP by asgi.py."""
+
+websocket_urlpatterns: list = []
