@@ -105,6 +105,7 @@ INSTALLED_APPS = [
     "channels",
     "storefront.core",
     "storefront.accounts",
+    "storefront.catalog",
 ]
 
 MIDDLEWARE = [
@@ -393,4 +394,5 @@ LOGGING = {
 # --- storefront -------------------------------------------------------------
 PROBLEM_TYPE_BASE = env_str("PROBLEM_TYPE_BASE", "urn:storefront:problem:")
 HEALTH_CHECK_TIMEOUT = env_int("HEALTH_CHECK_TIMEOUT", 2)
+CATEGORY_MAX_DEPTH = env_int("CATEGORY_MAX_DEPTH", 5)
 CSRF_FAILURE_VIEW = "storefront.core.exceptions.csrf_failure"

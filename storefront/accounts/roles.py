@@ -18,6 +18,11 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     CUSTOMER: [],
     STAFF: [
         "accounts.view_user",
+        *(
+            f"catalog.{action}_{model}"
+            for model in ("category", "product", "productimage", "review")
+            for action in ("add", "change", "delete", "view")
+        ),
     ],
 }
 

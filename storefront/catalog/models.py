@@ -1,0 +1,203 @@
+"""Catalog data: the category tree, products with images, and reviews.
+
+Invariants live in the database where it can hold them (check and unique
+constraints); tree rules that span rows (no cycles, bounded depth) are enforced
+by `Category.clean()` and the services that move categories.
+
+The tree is a materialised path: `path` is the chain of ancestor ids ending
+with the category's own ("<root>/<child>/<self>/"), so a whole subtree is one
+indexed prefix match, in one SQL statement, at any depth.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+
+from storefront.core.models import BaseModel, SoftDeleteModel
+
+CATEGORY_MAX_DEPTH = getattr(settings, "CATEGORY_MAX_DEPTH", 5)
+PRICE_MAX_DIGITS = 12
+PRICE_DECIMAL_PLACES = 2
+PRICE_MIN = Decimal("0.01")
+
+currency_validator = RegexValidator(r"^[A-Z]{3}\Z", "Use an ISO 4217 code such as USD or EUR.")
+
+
+class CategoryQuerySet(models.QuerySet):
+    def subtree_of(self, category: Category) -> CategoryQuerySet:
+        """The category and all its descendants (one indexed prefix match)."""
+        return self.filter(path__startswith=category.path)
+
+
+class Category(BaseModel):
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    slug = models.SlugField(max_length=100, unique=True)
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    # Maintained by the services (category_create / category_update), never by hand.
+    path = models.CharField(max_length=255, editable=False, db_index=True, default="")
+    depth = models.PositiveSmallIntegerField(editable=False, default=0)
+
+    objects = CategoryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["path"]
+        verbose_name_plural = "categories"
+        indexes = [
+            # Prefix matches (subtree reads) on PostgreSQL whatever the collation.
+            models.Index(
+                fields=["path"],
+                name="catalog_category_path_like",
+                opclasses=["varchar_pattern_ops"],
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(parent=models.F("id")), name="catalog_category_not_own_parent"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        super().clean()
+        if self.parent_id is None:
+            return
+        if self.parent_id == self.id:
+            raise ValidationError({"parent": "A category cannot be its own parent."})
+        parent = self.parent
+        if self.path and parent.path.startswith(self.path):
+            raise ValidationError({"parent": "A category cannot move under its own descendant."})
+        subtree_height = 0
+        if self.path:
+            deepest = (
+                Category.objects.filter(path__startswith=self.path)
+                .order_by("-depth")
+                .values_list("depth", flat=True)
+                .first()
+            )
+            subtree_height = (deepest or self.depth) - self.depth
+        if parent.depth + 1 + subtree_height >= CATEGORY_MAX_DEPTH:
+            raise ValidationError(
+                {"parent": f"The category tree is at most {CATEGORY_MAX_DEPTH} levels deep."}
+            )
+
+
+class ProductQuerySet(models.QuerySet):
+    def active(self) -> ProductQuerySet:
+        return self.filter(is_active=True)
+
+
+class ProductManager(models.Manager.from_queryset(ProductQuerySet)):
+    def get_queryset(self) -> ProductQuerySet:
+        return super().get_queryset().filter(deleted_at__isnull=True)
+
+
+class Product(SoftDeleteModel):
+    sku = models.CharField(max_length=64, unique=True)
+    slug = models.SlugField(max_length=255, unique=True, allow_unicode=True)
+    name = models.CharField(max_length=255)
+    description = models.TextField(blank=True)
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="products")
+    price = models.DecimalField(
+        max_digits=PRICE_MAX_DIGITS,
+        decimal_places=PRICE_DECIMAL_PLACES,
+        validators=[MinValueValidator(PRICE_MIN)],
+    )
+    currency = models.CharField(max_length=3, default="USD", validators=[currency_validator])
+    stock = models.IntegerField(default=0, validators=[MinValueValidator(0)])
+    is_active = models.BooleanField(default=True)
+    is_featured = models.BooleanField(default=False)
+    attributes = models.JSONField(default=dict, blank=True)
+    # Denormalised from reviews, written in the same transaction as every
+    # review write (services.review_*), so lists sort and filter by rating
+    # through an index instead of aggregating per row.
+    rating_avg = models.DecimalField(max_digits=3, decimal_places=2, null=True, blank=True)
+    review_count = models.PositiveIntegerField(default=0)
+
+    objects = ProductManager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["category", "-created_at"], name="catalog_prod_cat_created"),
+            models.Index(fields=["price"], name="catalog_prod_price"),
+            models.Index(fields=["name"], name="catalog_prod_name"),
+            models.Index(fields=["-rating_avg"], name="catalog_prod_rating"),
+            models.Index(
+                fields=["-created_at"],
+                name="catalog_prod_featured",
+                condition=Q(is_featured=True, is_active=True, deleted_at__isnull=True),
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(price__gt=0), name="catalog_product_price_positive"),
+            models.CheckConstraint(condition=Q(stock__gte=0), name="catalog_product_stock_gte_0"),
+            models.CheckConstraint(
+                condition=Q(rating_avg__isnull=True) | Q(rating_avg__gte=1, rating_avg__lte=5),
+                name="catalog_product_rating_avg_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.sku})"
+
+
+class ProductImage(BaseModel):
+    """An image of a product: an external URL or a file kept in Django storage."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="images")
+    position = models.PositiveSmallIntegerField(default=0)
+    url = models.URLField(max_length=500, blank=True)
+    file = models.ImageField(upload_to="products/%Y/%m/", blank=True)
+    alt_text = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["position", "created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(url="") & ~Q(file="")) | (~Q(url="") & Q(file="")),
+                name="catalog_image_url_xor_file",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.alt_text or self.url or self.file.name
+
+
+class Review(BaseModel):
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="reviews")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reviews"
+    )
+    rating = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
+    title = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["product", "-created_at"], name="catalog_review_prod_created"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["product", "author"], name="catalog_review_one_per_author"
+            ),
+            models.CheckConstraint(
+                condition=Q(rating__gte=1, rating__lte=5), name="catalog_review_rating_1_5"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rating}/5 on {self.product_id} by {self.author_id}"
