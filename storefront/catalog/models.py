@@ -11,6 +11,7 @@ indexed prefix match, in one SQL statement, at any depth.
 
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal
 
 from django.conf import settings
@@ -27,6 +28,17 @@ PRICE_DECIMAL_PLACES = 2
 PRICE_MIN = Decimal("0.01")
 
 currency_validator = RegexValidator(r"^[A-Z]{3}\Z", "Use an ISO 4217 code such as USD or EUR.")
+
+
+def category_path_for(parent: Category | None, category_id: uuid.UUID) -> str:
+    """The materialised path of a category with this id under `parent`.
+
+    The one place that formats paths: the parent's path (empty for a root)
+    followed by the category's own id as 32 hex digits and a slash, e.g.
+    "<root hex>/<child hex>/<self hex>/". Services, the importer and tests use
+    it so every writer produces the same strings.
+    """
+    return f"{parent.path if parent is not None else ''}{category_id.hex}/"
 
 
 class CategoryQuerySet(models.QuerySet):
