@@ -56,7 +56,7 @@ class Command(BaseCommand):
             "web": [
                 python, "-m", "uvicorn", "storefront.asgi:application",
                 "--host", host, "--port", str(port), "--workers", str(workers),
-                "--no-access-log", "--timeout-graceful-shutdown", "10",
+                "--no-access-log", "--lifespan", "off", "--timeout-graceful-shutdown", "10",
             ],
         }  # fmt: skip
         if not settings.EMBEDDED and not settings.CELERY_TASK_ALWAYS_EAGER:
