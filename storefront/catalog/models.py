@@ -108,6 +108,35 @@ class ProductQuerySet(models.QuerySet):
     def active(self) -> ProductQuerySet:
         return self.filter(is_active=True)
 
+    def visible_to(self, user) -> ProductQuerySet:
+        """What `user` may read: staff see inactive products, everyone else only active ones.
+
+        Soft-deleted products are already hidden by the default manager.
+        """
+        if user is not None and user.is_authenticated and user.is_staff:
+            return self
+        return self.active()
+
+    def for_listing(self) -> ProductQuerySet:
+        """Everything a product representation needs, in a fixed number of queries:
+        the product joined to its category, then one query for all the images."""
+        return self.select_related("category").prefetch_related("images")
+
+    def in_category_tree(self, slug: str) -> ProductQuerySet:
+        """Products of the category `slug` and of all its descendants.
+
+        One statement: the category's path is read by a subquery and matched as a
+        prefix of the product's category path (an unknown slug matches nothing).
+        """
+        root_path = Category.objects.filter(slug=slug).values("path")[:1]
+        return self.filter(category__path__startswith=models.Subquery(root_path))
+
+    def search(self, text: str) -> ProductQuerySet:
+        """Full-text search with typo tolerance; see `storefront.catalog.search`."""
+        from storefront.catalog.search import product_search
+
+        return product_search(self, text)
+
 
 class ProductManager(models.Manager.from_queryset(ProductQuerySet)):
     def get_queryset(self) -> ProductQuerySet:
@@ -144,7 +173,12 @@ class Product(SoftDeleteModel):
             models.Index(fields=["category", "-created_at"], name="catalog_prod_cat_created"),
             models.Index(fields=["price"], name="catalog_prod_price"),
             models.Index(fields=["name"], name="catalog_prod_name"),
+            # ?ordering=rating (ASC NULLS LAST) scans this one backwards; ?ordering=-rating
+            # (DESC NULLS LAST: unrated products last) uses catalog_prod_rating_nl, created
+            # by migration 0002 on PostgreSQL only (SQLite has no NULLS LAST in indexes).
             models.Index(fields=["-rating_avg"], name="catalog_prod_rating"),
+            # ?in_stock=true|false
+            models.Index(fields=["stock"], name="catalog_prod_stock"),
             models.Index(
                 fields=["-created_at"],
                 name="catalog_prod_featured",
