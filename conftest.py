@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from django.conf import settings
 
@@ -13,6 +15,10 @@ def pytest_configure(config: pytest.Config) -> None:
             "DATABASE_URL=postgres://... and REDIS_URL=redis://... yourself.",
             returncode=2,
         )
+    # E-mail needs nothing here: Django's test environment already swaps in the
+    # locmem backend (and overriding EMAIL_BACKEND warns since Django 6.1).
+    # WhiteNoise warns on every client when STATIC_ROOT is missing.
+    Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
 
 
 @pytest.fixture(autouse=True)
@@ -27,11 +33,6 @@ def _clean_cache() -> None:
     from django.core.cache import cache
 
     cache.clear()
-
-
-@pytest.fixture(autouse=True)
-def _locmem_email(settings) -> None:
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 
 
 @pytest.fixture

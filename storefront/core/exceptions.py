@@ -24,7 +24,6 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
-from rest_framework.views import set_rollback
 
 from storefront.core.middleware import current_request_id
 
@@ -162,6 +161,10 @@ def _code_of(exc: exceptions.APIException) -> str:
 
 def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     """DRF's EXCEPTION_HANDLER: every exception becomes a problem response."""
+    # Imported here: rest_framework.views loads the renderer classes named in
+    # settings, and our renderer imports this module (a cycle at import time).
+    from rest_framework.views import set_rollback
+
     request = context.get("request")
     instance = request.path if request is not None else None
 
@@ -202,6 +205,10 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
         else:
             message = str(detail)
             code = _code_of(exc)
+        if isinstance(exc, exceptions.PermissionDenied) and message.startswith("CSRF Failed"):
+            # DRF's session authentication says so only in the text; give it the
+            # code Django's own CSRF failure view (csrf_failure below) uses.
+            code = "csrf_failed"
         if exc.status_code == 401 and code == "not_authenticated" and not headers:
             headers["WWW-Authenticate"] = 'Bearer realm="api"'
         body = problem(

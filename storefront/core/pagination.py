@@ -12,6 +12,7 @@ from typing import Any
 from django.conf import settings
 from rest_framework import pagination
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
 _LINK = {"type": "string", "format": "uri", "nullable": True}
 
@@ -20,8 +21,14 @@ class PageNumberPagination(pagination.PageNumberPagination):
     page_size_query_param = "page_size"
     page_size_query_description = "Number of results per page (1 to the maximum)."
 
+    # Both sizes are read at request time (DRF reads PAGE_SIZE once, at import),
+    # so that a settings change, in a test or a reload, applies everywhere.
+    def get_page_size(self, request) -> int | None:
+        self.page_size = api_settings.PAGE_SIZE
+        return super().get_page_size(request)
+
     @property
-    def max_page_size(self) -> int:  # read at request time so tests can change it
+    def max_page_size(self) -> int:
         return settings.API_MAX_PAGE_SIZE
 
     def get_paginated_response(self, data: list[Any]) -> Response:
@@ -63,6 +70,10 @@ class CursorPagination(pagination.CursorPagination):
 
     ordering = ("-created_at", "-id")
     page_size_query_param = "page_size"
+
+    def get_page_size(self, request) -> int | None:
+        self.page_size = api_settings.PAGE_SIZE
+        return super().get_page_size(request)
 
     @property
     def max_page_size(self) -> int:
