@@ -1,3 +1,5 @@
 """WebSocket routes (Channels consumers), served beside HTTP by asgi.py."""
 
-websocket_urlpatterns: list = []
+from storefront.notifications.routing import websocket_urlpatterns as notifications
+
+websocket_urlpatterns: list = [*notifications]

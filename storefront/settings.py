@@ -106,6 +106,7 @@ INSTALLED_APPS = [
     "storefront.core",
     "storefront.accounts",
     "storefront.catalog",
+    "storefront.notifications",
 ]
 
 MIDDLEWARE = [
@@ -398,3 +399,12 @@ PROBLEM_TYPE_BASE = env_str("PROBLEM_TYPE_BASE", "urn:storefront:problem:")
 HEALTH_CHECK_TIMEOUT = env_int("HEALTH_CHECK_TIMEOUT", 2)
 CATEGORY_MAX_DEPTH = env_int("CATEGORY_MAX_DEPTH", 5)
 CSRF_FAILURE_VIEW = "storefront.core.exceptions.csrf_failure"
+
+# --- Notifications (WebSocket /ws/notifications/, docs/api/realtime.md) ------
+# Seconds a new socket has to send its {"type": "auth"} message before 4401.
+NOTIFICATIONS_AUTH_TIMEOUT = env_int("NOTIFICATIONS_AUTH_TIMEOUT", 10)
+# Seconds between server heartbeats; a client silent for two of them is closed (4408).
+NOTIFICATIONS_HEARTBEAT = env_int("NOTIFICATIONS_HEARTBEAT", 30)
+# Seconds a push may wait on the channel layer (Redis) before it is given up and
+# logged; the notification itself is already committed and served over REST.
+NOTIFICATIONS_PUSH_TIMEOUT = env_int("NOTIFICATIONS_PUSH_TIMEOUT", 2)
