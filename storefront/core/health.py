@@ -20,6 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from storefront.core.exceptions import problem
+from storefront.core.serializers import ProblemSerializer
 
 logger = logging.getLogger("storefront.health")
 
@@ -111,7 +112,14 @@ class ReadinessView(_ProbeView):
             "503 naming the failed dependency otherwise. `skipped` means the "
             "dependency is not used in this mode (embedded mode has no broker)."
         ),
-        responses={200: _Status, 503: OpenApiResponse(description="A dependency is down.")},
+        responses={
+            200: _Status,
+            (503, "application/problem+json"): OpenApiResponse(
+                ProblemSerializer,
+                description="A dependency is down: `checks` names it "
+                "(code `dependency_unavailable`).",
+            ),
+        },
         tags=["health"],
     )
     def get(self, request):

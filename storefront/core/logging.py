@@ -13,9 +13,32 @@ from storefront.core.middleware import current_request_id
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "request_id"}
 
 
-class RequestIdFilter(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
+def install_record_factory() -> None:
+    """Stamp every LogRecord with the request id when it is created.
+
+    A handler filter (RequestIdFilter) only sees records reaching that handler;
+    the factory covers every handler (tests' caplog, Sentry, files) too.
+    Idempotent.
+    """
+    previous = logging.getLogRecordFactory()
+    if getattr(previous, "_storefront", False):
+        return
+
+    def factory(*args, **kwargs) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
         record.request_id = current_request_id() or "-"
+        return record
+
+    factory._storefront = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(factory)
+
+
+class RequestIdFilter(logging.Filter):
+    """For handlers configured before the factory is installed (dictConfig runs first)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "request_id", "-") == "-":
+            record.request_id = current_request_id() or "-"
         return True
 
 

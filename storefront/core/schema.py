@@ -30,7 +30,12 @@ class AutoSchema(SpectacularAutoSchema):
         return any(cls is AllowAny for cls in classes)
 
     def _error_codes(self) -> list[str]:
-        codes = ["404", "429"]
+        codes = []
+        # 404: an object looked up by the path, or an unknown API version.
+        if "{" in self.path or getattr(self.view, "versioning_class", None) is not None:
+            codes.append("404")
+        if self.view.get_throttles():
+            codes.append("429")
         if self.method in {"POST", "PUT", "PATCH"}:
             codes += ["400", "415"]
         elif self._is_list_view() and getattr(self.view, "filterset_class", None):

@@ -12,6 +12,8 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
+from storefront.core.renderers import ORJSONRenderer
+
 # Top-level links of each API version's root: name -> route name in the "api"
 # namespace. Apps add their collections here as they arrive.
 ROOT_LINKS: dict[str, str] = {
@@ -66,6 +68,14 @@ class SchemaView(SpectacularAPIView):
 
     versioning_class = None
     permission_classes = [AllowAny]
+
+    def handle_exception(self, exc):
+        # Errors are problem details in JSON, whatever renderer the schema
+        # (YAML by default) would have used.
+        response = super().handle_exception(exc)
+        self.request.accepted_renderer = ORJSONRenderer()
+        self.request.accepted_media_type = ORJSONRenderer.media_type
+        return response
 
     def _get_version_parameter(self, request):
         version = request.GET.get("version") or settings.REST_FRAMEWORK["DEFAULT_VERSION"]

@@ -81,6 +81,12 @@ class LogoutView(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list = []
     serializer_class = LogoutSerializer
+    extra_error_codes = (401,)
+
+    def get_authenticate_header(self, request) -> str:
+        # Without authentication classes DRF turns a 401 into a 403; an invalid
+        # refresh token is a 401, like on the refresh endpoint.
+        return 'Bearer realm="api"'
 
     @extend_schema(
         summary="Log out",
