@@ -106,6 +106,7 @@ INSTALLED_APPS = [
     "storefront.core",
     "storefront.accounts",
     "storefront.catalog",
+    "storefront.orders",
     "storefront.notifications",
 ]
 
@@ -229,7 +230,18 @@ CELERY_BROKER_CONNECTION_TIMEOUT = env_int("BROKER_CONNECT_TIMEOUT", 3)
 CELERY_TIMEZONE = "UTC"
 # Workers log through Django's LOGGING (JSON lines) instead of their own format.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    # Cancel orders left unpaid past ORDER_PAYMENT_TIMEOUT_MINUTES (stock back).
+    "orders-expire-unpaid": {
+        "task": "orders.expire_unpaid_orders",
+        "schedule": float(env_int("ORDER_EXPIRY_SWEEP_SECONDS", 60)),
+    },
+    # Delete idempotency keys past their IDEMPOTENCY_KEY_TTL_HOURS.
+    "orders-purge-idempotency-keys": {
+        "task": "orders.purge_idempotency_keys",
+        "schedule": 3600.0,
+    },
+}
 
 # --- Auth -------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -408,3 +420,26 @@ NOTIFICATIONS_HEARTBEAT = env_int("NOTIFICATIONS_HEARTBEAT", 30)
 # Seconds a push may wait on the channel layer (Redis) before it is given up and
 # logged; the notification itself is already committed and served over REST.
 NOTIFICATIONS_PUSH_TIMEOUT = env_int("NOTIFICATIONS_PUSH_TIMEOUT", 2)
+
+# --- Orders (storefront/orders) ----------------------------------------------
+# PAYMENT_GATEWAY: dotted path of the payment gateway class (interface in
+# storefront/orders/payments.py). The default fake answers by token (tok_success,
+# tok_decline, tok_transient, tok_error) and must be replaced in production.
+PAYMENT_GATEWAY = env_str("PAYMENT_GATEWAY", "storefront.orders.payments.FakePaymentGateway")
+# ORDER_PAYMENT_TIMEOUT_MINUTES: minutes an order may stay unpaid (pending)
+# before the expiry sweep cancels it and releases its stock.
+ORDER_PAYMENT_TIMEOUT_MINUTES = env_int("ORDER_PAYMENT_TIMEOUT_MINUTES", 15)
+# ORDER_EXPIRY_SWEEP_SECONDS (read above, in CELERY_BEAT_SCHEDULE): seconds
+# between two runs of the expiry sweep.
+# ORDER_PAYMENT_MAX_RETRIES: retries of a payment on transient gateway errors;
+# after the last one the order fails and its stock is released.
+ORDER_PAYMENT_MAX_RETRIES = env_int("ORDER_PAYMENT_MAX_RETRIES", 5)
+# ORDER_PAYMENT_RETRY_BACKOFF_MAX: cap in seconds of the exponential backoff
+# (1, 2, 4... seconds with full jitter) between payment retries.
+ORDER_PAYMENT_RETRY_BACKOFF_MAX = env_int("ORDER_PAYMENT_RETRY_BACKOFF_MAX", 300)
+# IDEMPOTENCY_KEY_TTL_HOURS: hours an Idempotency-Key is remembered (replayed).
+IDEMPOTENCY_KEY_TTL_HOURS = env_int("IDEMPOTENCY_KEY_TTL_HOURS", 24)
+# IDEMPOTENCY_LOCK_TIMEOUT_SECONDS: how long a request waits for another one
+# with the same Idempotency-Key to finish before answering 409
+# idempotency_request_in_progress.
+IDEMPOTENCY_LOCK_TIMEOUT_SECONDS = env_int("IDEMPOTENCY_LOCK_TIMEOUT_SECONDS", 10)

@@ -1,0 +1,253 @@
+"""Notification services: stored first, pushed after commit, never failing the write."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from decimal import Decimal
+from types import SimpleNamespace
+from uuid import uuid4
+
+import pytest
+from django.db import transaction
+from django.utils import timezone
+
+from storefront.notifications import services
+from storefront.notifications.models import Notification
+from storefront.notifications.tests.helpers import receive_from_group
+
+UNREACHABLE_REDIS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        # Port 1: nothing listens there, so connections are refused at once.
+        "CONFIG": {"hosts": ["redis://127.0.0.1:1/0"]},
+    }
+}
+
+
+def order_stand_in(user, **fields) -> SimpleNamespace:
+    """Until storefront.orders lands: the attributes the wrappers read."""
+    defaults = {
+        "id": uuid4(),
+        "user_id": user.pk,
+        "status": "paid",
+        "total": Decimal("19.90"),
+        "currency": "USD",
+        "created_at": timezone.now(),
+    }
+    return SimpleNamespace(**{**defaults, **fields})
+
+
+# --- notification_create ---------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_created_notification_is_stored_and_pushed_to_the_owner_group(user):
+    created = []
+
+    # When a notification is created (and its transaction commits)
+    def create():
+        with transaction.atomic():
+            created.append(
+                services.notification_create(user=user, kind="test.event", payload={"n": 1})
+            )
+
+    event = receive_from_group(services.user_group(user.pk), create)
+
+    # Then it is stored for the user, unread, and its message reached the group
+    notification = Notification.objects.get()
+    assert notification == created[0]
+    assert (notification.user, notification.kind, notification.payload) == (
+        user,
+        "test.event",
+        {"n": 1},
+    )
+    assert notification.read_at is None
+    assert event == {
+        "type": services.PUSH_EVENT,
+        "message": {
+            "type": "test.event",
+            "id": str(notification.id),
+            "created_at": services.isoformat(notification.created_at),
+            "payload": {"n": 1},
+        },
+    }
+
+
+@pytest.mark.django_db
+def test_push_waits_for_commit(user, monkeypatch, django_capture_on_commit_callbacks):
+    pushed = []
+    monkeypatch.setattr(services, "group_push", lambda **kwargs: pushed.append(kwargs))
+
+    # Given a transaction that creates a notification
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        services.notification_create(user=user, kind="test.event", payload={})
+        # Then nothing is pushed while it is open
+        assert pushed == []
+
+    # And it is pushed once it commits
+    assert [p["group"] for p in pushed] == [services.user_group(user.pk)]
+
+
+@pytest.mark.django_db
+def test_rolled_back_notification_is_never_pushed(
+    user, monkeypatch, django_capture_on_commit_callbacks
+):
+    pushed = []
+    monkeypatch.setattr(services, "group_push", lambda **kwargs: pushed.append(kwargs))
+
+    # Given a transaction that creates a notification and then fails
+    def transition_that_fails():
+        with transaction.atomic():
+            services.notification_create(user=user, kind="test.event", payload={})
+            raise RuntimeError("the order transition failed")
+
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError):
+        transition_that_fails()
+
+    # Then neither the row nor the push exist
+    assert pushed == []
+    assert not Notification.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_channel_layer_down_never_fails_the_write(user, settings, caplog):
+    # Given a channel layer whose Redis refuses connections
+    settings.CHANNEL_LAYERS = UNREACHABLE_REDIS
+
+    # When a notification is created
+    with caplog.at_level(logging.WARNING, logger="storefront.notifications"):
+        notification = services.notification_create(user=user, kind="test.event", payload={})
+
+    # Then it is stored all the same, and the failed push is logged
+    assert Notification.objects.filter(pk=notification.pk).exists()
+    assert "notification push failed" in caplog.text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_hanging_channel_layer_is_given_up_after_the_push_timeout(
+    user, settings, monkeypatch, caplog
+):
+    # Given a channel layer that never answers
+    class HangingLayer:
+        async def group_send(self, group, message):
+            await asyncio.sleep(30)
+
+    monkeypatch.setattr(services, "get_channel_layer", HangingLayer)
+    settings.NOTIFICATIONS_PUSH_TIMEOUT = 0.1
+
+    # When a notification is created
+    started = time.monotonic()
+    with caplog.at_level(logging.WARNING, logger="storefront.notifications"):
+        notification = services.notification_create(user=user, kind="test.event", payload={})
+
+    # Then the caller waits no longer than the timeout, and the row is there
+    assert time.monotonic() - started < 2
+    assert Notification.objects.filter(pk=notification.pk).exists()
+    assert "notification push failed" in caplog.text
+
+
+def test_push_without_a_channel_layer_is_a_no_op(monkeypatch):
+    monkeypatch.setattr(services, "get_channel_layer", lambda: None)
+
+    assert services.group_push(group="staff", message={"type": "x"}) is False
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("kind", sorted(services.RESERVED_KINDS))
+def test_protocol_message_types_are_not_notification_kinds(user, kind):
+    with pytest.raises(ValueError, match="protocol message type"):
+        services.notification_create(user=user, kind=kind, payload={})
+
+    assert not Notification.objects.exists()
+
+
+# --- read state ---------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_mark_read_is_idempotent_and_keeps_the_first_read_time(user):
+    notification = Notification.objects.create(user=user, kind="test.event")
+
+    first = services.notification_mark_read(notification=notification).read_at
+    again = services.notification_mark_read(
+        notification=Notification.objects.get(pk=notification.pk)
+    ).read_at
+
+    assert first is not None
+    assert again == first
+    assert Notification.objects.get(pk=notification.pk).read_at == first
+
+
+@pytest.mark.django_db
+def test_mark_read_that_loses_a_race_reports_the_winners_read_time(user):
+    # Given a stale copy (loaded before another request marked it read)
+    notification = Notification.objects.create(user=user, kind="test.event")
+    stale = Notification.objects.get(pk=notification.pk)
+    winner = services.notification_mark_read(notification=notification).read_at
+
+    # When the stale copy is marked read
+    result = services.notification_mark_read(notification=stale)
+
+    # Then the first read time stands
+    assert result.read_at == winner
+
+
+@pytest.mark.django_db
+def test_mark_all_read_counts_only_the_users_unread(user, other_user):
+    Notification.objects.create(user=user, kind="a")
+    Notification.objects.create(user=user, kind="b")
+    Notification.objects.create(user=user, kind="c", read_at=timezone.now())
+    Notification.objects.create(user=other_user, kind="d")
+
+    assert services.notifications_mark_all_read(user=user) == 2
+    assert services.notifications_mark_all_read(user=user) == 0
+    assert not Notification.objects.for_user(user).unread().exists()
+    assert Notification.objects.for_user(other_user).unread().count() == 1
+
+
+# --- order wrappers (with a stand-in until storefront.orders lands) --------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_order_status_change_notifies_the_owner(user):
+    order = order_stand_in(user)
+
+    event = receive_from_group(
+        services.user_group(user.pk),
+        lambda: services.notify_order_status(order=order, from_status="pending", to_status="paid"),
+    )
+
+    notification = Notification.objects.get(user=user)
+    assert notification.kind == "order.status"
+    assert notification.payload == {
+        "order": str(order.id),
+        "status": "paid",
+        "previous": "pending",
+        "total": "19.90",
+        "currency": "USD",
+    }
+    assert event["message"]["id"] == str(notification.id)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_new_order_is_broadcast_to_staff_and_not_stored(user):
+    order = order_stand_in(user, status="pending", created_at=None)
+
+    event = receive_from_group(
+        services.STAFF_GROUP, lambda: services.notify_order_created(order=order)
+    )
+
+    assert event["message"]["type"] == "order.created"
+    assert event["message"]["payload"]["order"] == str(order.id)
+    assert event["message"]["created_at"].endswith("Z")
+    assert not Notification.objects.exists()
+
+
+def test_group_names_are_valid_channel_layer_names():
+    from channels.layers import BaseChannelLayer
+
+    layer = BaseChannelLayer()
+    assert layer.require_valid_group_name(services.user_group(uuid4()))
+    assert layer.require_valid_group_name(services.STAFF_GROUP)
