@@ -23,6 +23,13 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
             for model in ("category", "product", "productimage", "review")
             for action in ("add", "change", "delete", "view")
         ),
+        # Orders: read everything, change status through the admin actions
+        # (never add or delete: orders are placed through the API).
+        "orders.view_order",
+        "orders.change_order",
+        "orders.view_orderline",
+        "orders.view_orderevent",
+        "orders.view_fakecharge",
     ],
 }
 
