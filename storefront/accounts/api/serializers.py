@@ -7,6 +7,8 @@ from rest_framework import serializers
 from storefront.accounts.models import User
 from storefront.core.fields import LinkField
 
+UNIQUE_EMAIL_MESSAGE = "An account with this e-mail address already exists."
+
 
 class UserSerializer(serializers.ModelSerializer):
     """The account as its owner sees it."""
@@ -44,9 +46,7 @@ class RegisterSerializer(serializers.Serializer):
     def validate_email(self, value: str) -> str:
         value = User.objects.normalize_email(value)
         if User.objects.filter(email__iexact=value).exists():
-            raise serializers.ValidationError(
-                "An account with this e-mail address already exists.", code="unique"
-            )
+            raise serializers.ValidationError(UNIQUE_EMAIL_MESSAGE, code="unique")
         return value
 
     def validate(self, attrs: dict) -> dict:
@@ -56,10 +56,15 @@ class RegisterSerializer(serializers.Serializer):
         try:
             password_validation.validate_password(attrs["password"], user=candidate)
         except DjangoValidationError as exc:
+            # Keep each validator's own code (password_too_short, _too_common,
+            # _entirely_numeric, _too_similar): clients can say what to fix.
             raise serializers.ValidationError(
                 {
                     "password": [
-                        serializers.ErrorDetail(m, code="password_invalid") for m in exc.messages
+                        serializers.ErrorDetail(
+                            " ".join(error.messages), code=error.code or "password_invalid"
+                        )
+                        for error in exc.error_list
                     ]
                 }
             ) from exc

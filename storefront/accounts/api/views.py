@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from django.db import IntegrityError
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
+from rest_framework.exceptions import ErrorDetail, ValidationError
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -13,6 +15,7 @@ from rest_framework_simplejwt.serializers import TokenBlacklistSerializer
 
 from storefront.accounts import services
 from storefront.accounts.api.serializers import (
+    UNIQUE_EMAIL_MESSAGE,
     LogoutSerializer,
     MeUpdateSerializer,
     RegisterSerializer,
@@ -42,7 +45,14 @@ class RegisterView(generics.GenericAPIView):
     def post(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        user = services.user_register(**serializer.validated_data)
+        try:
+            user = services.user_register(**serializer.validated_data)
+        except IntegrityError as exc:
+            # Two registrations of one address at once: the serializer's check
+            # passed for both, the database constraint stopped the second.
+            raise ValidationError(
+                {"email": [ErrorDetail(UNIQUE_EMAIL_MESSAGE, code="unique")]}
+            ) from exc
         user = User.objects.prefetch_related("groups").get(pk=user.pk)
         return Response(
             UserSerializer(user, context=self.get_serializer_context()).data,
