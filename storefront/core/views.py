@@ -22,6 +22,7 @@ ROOT_LINKS: dict[str, str] = {
     "token_refresh": "api:auth-token-refresh",
     "logout": "api:auth-logout",
     "me": "api:auth-me",
+    "orders": "api:order-list",
     "notifications": "api:notification-list",
 }
 
