@@ -443,3 +443,11 @@ IDEMPOTENCY_KEY_TTL_HOURS = env_int("IDEMPOTENCY_KEY_TTL_HOURS", 24)
 # with the same Idempotency-Key to finish before answering 409
 # idempotency_request_in_progress.
 IDEMPOTENCY_LOCK_TIMEOUT_SECONDS = env_int("IDEMPOTENCY_LOCK_TIMEOUT_SECONDS", 10)
+
+# --- Catalog (storefront/catalog) --------------------------------------------
+# CATALOG_CACHE_TIMEOUT: seconds a cached catalog response
+# (product/category lists and details, reviews) lives in the cache; writes make
+# entries stale at once anyway (generation keys), so this only bounds memory.
+CATALOG_CACHE_TIMEOUT = env_int("CATALOG_CACHE_TIMEOUT", 300)
+# CATALOG_IMAGE_MAX_BYTES: largest product image accepted by upload (bytes).
+CATALOG_IMAGE_MAX_BYTES = env_int("CATALOG_IMAGE_MAX_BYTES", 5 * 1024 * 1024)

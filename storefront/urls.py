@@ -11,6 +11,7 @@ from storefront.core.views import ApiRootView, SchemaView, VersionsView
 api_patterns = [
     path("", ApiRootView.as_view(), name="root"),
     path("", include("storefront.accounts.api.urls")),
+    path("", include("storefront.catalog.api.urls")),
     path("", include("storefront.orders.api.urls")),
     path("", include("storefront.notifications.api.urls")),
 ]

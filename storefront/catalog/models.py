@@ -12,6 +12,7 @@ indexed prefix match, in one SQL statement, at any depth.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from decimal import Decimal
 
 from django.conf import settings
@@ -45,6 +46,14 @@ class CategoryQuerySet(models.QuerySet):
     def subtree_of(self, category: Category) -> CategoryQuerySet:
         """The category and all its descendants (one indexed prefix match)."""
         return self.filter(path__startswith=category.path)
+
+    def nodes_on_paths(self, categories: Iterable[Category]) -> dict[uuid.UUID, Category]:
+        """Every category on the paths of `categories` (ancestors and themselves),
+        by id, in one query whatever their number and depth."""
+        ids = {uuid.UUID(part) for c in categories for part in c.path.split("/") if part}
+        if not ids:
+            return {}
+        return {c.id: c for c in self.filter(id__in=ids).only("id", "slug", "name", "path")}
 
 
 class Category(BaseModel):

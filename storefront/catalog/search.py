@@ -60,8 +60,7 @@ class SearchVectorColumn(Expression):
     def as_sql(self, compiler, connection):
         alias = compiler.query.base_table
         return (
-            f"{compiler.quote_name_unless_alias(alias)}."
-            f"{connection.ops.quote_name(SEARCH_VECTOR_COLUMN)}",
+            f"{compiler.quote_name(alias)}.{connection.ops.quote_name(SEARCH_VECTOR_COLUMN)}",
             [],
         )
 

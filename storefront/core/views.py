@@ -22,6 +22,9 @@ ROOT_LINKS: dict[str, str] = {
     "token_refresh": "api:auth-token-refresh",
     "logout": "api:auth-logout",
     "me": "api:auth-me",
+    "categories": "api:category-list",
+    "products": "api:product-list",
+    "featured": "api:product-featured",
     "orders": "api:order-list",
     "notifications": "api:notification-list",
 }

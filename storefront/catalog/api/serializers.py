@@ -1,0 +1,348 @@
+"""Catalog representations (read) and inputs (write), per API version.
+
+v1 and v2 differ only in the product representation: v2 adds `category_path`
+(the category's ancestors and itself, from the root, as {slug, name}) and
+`attributes`; v1 keeps the flat shape (category as a slug plus its URL).
+Every resource carries its absolute, versioned `url`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+from rest_framework.reverse import reverse
+from rest_framework.validators import UniqueValidator
+
+from storefront.catalog.models import Category, Product, ProductImage, Review
+
+ALLOWED_IMAGE_FORMATS = {"JPEG", "PNG", "GIF", "WEBP"}
+
+
+def _reverse(view_name: str, context: dict[str, Any], **kwargs: Any) -> str:
+    return reverse(view_name, kwargs=kwargs, request=context.get("request"))
+
+
+class LinksSerializer(serializers.Serializer):
+    self = serializers.URLField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+
+
+# --- categories -------------------------------------------------------------------
+
+
+class CategorySerializer(serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(view_name="api:category-detail", lookup_field="slug")
+    parent = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    parent_url = serializers.SerializerMethodField()
+    products_url = serializers.HyperlinkedIdentityField(
+        view_name="api:category-products", lookup_field="slug"
+    )
+
+    class Meta:
+        model = Category
+        fields = [
+            "id",
+            "url",
+            "slug",
+            "name",
+            "description",
+            "parent",
+            "parent_url",
+            "depth",
+            "products_url",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.URLField(allow_null=True))
+    def get_parent_url(self, category: Category) -> str | None:
+        if category.parent_id is None:
+            return None
+        return _reverse("api:category-detail", self.context, slug=category.parent.slug)
+
+
+class CategoryWriteSerializer(serializers.ModelSerializer):
+    parent = serializers.SlugRelatedField(
+        slug_field="slug",
+        queryset=Category.objects.all(),
+        allow_null=True,
+        required=False,
+        help_text="Slug of the parent category; null for a root. Changing it moves the "
+        "category with its whole subtree (no cycles, bounded depth).",
+    )
+
+    class Meta:
+        model = Category
+        fields = ["slug", "name", "description", "parent"]
+
+
+class CategoryTreeNodeSerializer(serializers.Serializer):
+    """One category of the tree, with its children (built from one query)."""
+
+    slug = serializers.SlugField()
+    name = serializers.CharField()
+    url = serializers.SerializerMethodField()
+    children = serializers.SerializerMethodField()
+
+    @extend_schema_field(serializers.URLField())
+    def get_url(self, node: Category) -> str:
+        return _reverse("api:category-detail", self.context, slug=node.slug)
+
+    @extend_schema_field(
+        {"type": "array", "items": {"$ref": "#/components/schemas/CategoryTreeNode"}}
+    )
+    def get_children(self, node: Category) -> list[dict[str, Any]]:
+        return CategoryTreeNodeSerializer(
+            getattr(node, "tree_children", []), many=True, context=self.context
+        ).data
+
+
+class CategoryPageSerializer(serializers.Serializer):
+    """The flat list: a page of categories, each with its parent."""
+
+    count = serializers.IntegerField()
+    page = serializers.IntegerField()
+    pages = serializers.IntegerField()
+    links = LinksSerializer()
+    results = CategorySerializer(many=True)
+
+
+class CategoryTreeSerializer(serializers.Serializer):
+    """?tree=true: the whole tree, roots first, children nested (not paginated)."""
+
+    links = LinksSerializer()
+    results = CategoryTreeNodeSerializer(many=True)
+
+
+class CategoryRefSerializer(serializers.Serializer):
+    slug = serializers.SlugField()
+    name = serializers.CharField()
+
+
+# --- products ---------------------------------------------------------------------
+
+
+class ProductImageSerializer(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField(
+        help_text="The image itself: the external URL, or the stored file's URL."
+    )
+
+    class Meta:
+        model = ProductImage
+        fields = ["id", "url", "alt_text", "position"]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.URLField())
+    def get_url(self, image: ProductImage) -> str:
+        if image.url:
+            return image.url
+        request = self.context.get("request")
+        location = image.file.url
+        return request.build_absolute_uri(location) if request is not None else location
+
+
+class ProductImageWriteSerializer(serializers.Serializer):
+    url = serializers.URLField(
+        max_length=500, required=False, allow_blank=True, help_text="An external image URL."
+    )
+    file = serializers.ImageField(
+        required=False,
+        help_text="An uploaded image (multipart/form-data): JPEG, PNG, GIF or WebP, "
+        "at most CATALOG_IMAGE_MAX_BYTES bytes.",
+    )
+    alt_text = serializers.CharField(max_length=255, required=False, allow_blank=True)
+    position = serializers.IntegerField(
+        min_value=0, max_value=32767, required=False, help_text="Defaults to after the last one."
+    )
+
+    def validate_file(self, file):
+        if file.size > settings.CATALOG_IMAGE_MAX_BYTES:
+            raise serializers.ValidationError(
+                f"The image is larger than {settings.CATALOG_IMAGE_MAX_BYTES} bytes.",
+                code="file_too_large",
+            )
+        image = getattr(file, "image", None)
+        if image is None or image.format not in ALLOWED_IMAGE_FORMATS:
+            raise serializers.ValidationError(
+                "Upload a JPEG, PNG, GIF or WebP image.", code="invalid_image"
+            )
+        return file
+
+    def validate(self, attrs):
+        if bool(attrs.get("url")) == bool(attrs.get("file")):
+            raise serializers.ValidationError(
+                "Give either an image URL or an image file, not both.", code="url_xor_file"
+            )
+        return attrs
+
+
+class ProductSerializer(serializers.ModelSerializer):
+    """A product as /api/v1/ shows it."""
+
+    url = serializers.HyperlinkedIdentityField(view_name="api:product-detail")
+    category = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    category_url = serializers.SerializerMethodField()
+    in_stock = serializers.SerializerMethodField()
+    images = ProductImageSerializer(many=True, read_only=True)
+    reviews_url = serializers.HyperlinkedIdentityField(view_name="api:product-reviews")
+
+    class Meta:
+        model = Product
+        fields = [
+            "id",
+            "url",
+            "sku",
+            "slug",
+            "name",
+            "description",
+            "category",
+            "category_url",
+            "price",
+            "currency",
+            "stock",
+            "in_stock",
+            "is_active",
+            "is_featured",
+            "rating_avg",
+            "review_count",
+            "images",
+            "reviews_url",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.URLField())
+    def get_category_url(self, product: Product) -> str:
+        return _reverse("api:category-detail", self.context, slug=product.category.slug)
+
+    def get_in_stock(self, product: Product) -> bool:
+        return product.stock > 0
+
+
+class ProductV2ListSerializer(serializers.ListSerializer):
+    """Loads the ancestors of every category on the page in one query."""
+
+    def to_representation(self, data):
+        items = list(data.all() if hasattr(data, "all") else data)
+        self.child.context["category_nodes"] = Category.objects.nodes_on_paths(
+            product.category for product in items
+        )
+        return super().to_representation(items)
+
+
+class ProductV2Serializer(ProductSerializer):
+    """A product as /api/v2/ shows it: v1 plus `category_path` and `attributes`."""
+
+    category_path = serializers.SerializerMethodField(
+        help_text="The product's category and its ancestors, from the root."
+    )
+
+    class Meta(ProductSerializer.Meta):
+        fields = [*ProductSerializer.Meta.fields, "category_path", "attributes"]
+        read_only_fields = fields
+        list_serializer_class = ProductV2ListSerializer
+
+    @extend_schema_field(CategoryRefSerializer(many=True))
+    def get_category_path(self, product: Product) -> list[dict[str, str]]:
+        nodes = self.context.get("category_nodes")
+        if nodes is None:  # a single product: its own one query
+            nodes = Category.objects.nodes_on_paths([product.category])
+        return [
+            {"slug": node.slug, "name": node.name}
+            for node in (nodes.get(UUID(part)) for part in product.category.path.split("/") if part)
+            if node is not None
+        ]
+
+
+class ProductWriteSerializer(serializers.ModelSerializer):
+    """Product input. The SKU and slug stay taken by soft-deleted products."""
+
+    sku = serializers.CharField(
+        max_length=64,
+        validators=[UniqueValidator(Product.all_objects.all(), message="This SKU is taken.")],
+    )
+    slug = serializers.SlugField(
+        max_length=255,
+        allow_unicode=True,
+        validators=[UniqueValidator(Product.all_objects.all(), message="This slug is taken.")],
+    )
+    category = serializers.SlugRelatedField(
+        slug_field="slug", queryset=Category.objects.all(), help_text="The category's slug."
+    )
+    attributes = serializers.JSONField(
+        required=False, help_text="Free-form attributes: a JSON object (e.g. color, size)."
+    )
+
+    class Meta:
+        model = Product
+        fields = [
+            "sku",
+            "slug",
+            "name",
+            "description",
+            "category",
+            "price",
+            "currency",
+            "stock",
+            "is_active",
+            "is_featured",
+            "attributes",
+        ]
+
+    def validate_attributes(self, value):
+        if not isinstance(value, dict):
+            raise serializers.ValidationError("Must be a JSON object.", code="not_an_object")
+        return value
+
+
+# --- reviews ----------------------------------------------------------------------
+
+
+class ReviewSerializer(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField()
+    product_url = serializers.HyperlinkedRelatedField(
+        source="product", view_name="api:product-detail", read_only=True
+    )
+    author_name = serializers.SerializerMethodField(
+        help_text="The author's first name (e-mail addresses are never shown)."
+    )
+
+    class Meta:
+        model = Review
+        fields = [
+            "id",
+            "url",
+            "product",
+            "product_url",
+            "author_name",
+            "rating",
+            "title",
+            "body",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.URLField())
+    def get_url(self, review: Review) -> str:
+        return _reverse(
+            "api:review-detail", self.context, pk=review.product_id, review_pk=review.pk
+        )
+
+    def get_author_name(self, review: Review) -> str:
+        return review.author.first_name or "Anonymous"
+
+
+class ReviewWriteSerializer(serializers.ModelSerializer):
+    rating = serializers.IntegerField(min_value=1, max_value=5)
+
+    class Meta:
+        model = Review
+        fields = ["rating", "title", "body"]

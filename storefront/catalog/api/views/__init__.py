@@ -1,0 +1,1 @@
+"""Catalog API views, one module per resource."""
