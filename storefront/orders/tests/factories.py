@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
+from unittest import mock
 
 import factory
 
 from storefront.accounts.tests.factories import StaffFactory, UserFactory
 from storefront.catalog.models import Category, Product, category_path_for
-from storefront.orders import services
+from storefront.orders import services, tasks
 from storefront.orders.models import Order, OrderStatus
 
 __all__ = ["ADDRESS", "ProductFactory", "StaffFactory", "UserFactory", "make_order", "product"]
@@ -76,12 +77,15 @@ def make_order(
     """
     user = user or UserFactory()
     items = items or [(product(), 1)]
-    order = services.order_create(
-        user=user,
-        items=[services.OrderItem(product_id=p.id, quantity=q) for p, q in items],
-        shipping_address=ADDRESS,
-        payment_token=token,
-    )
+    # The payment task is not scheduled: the status asked for is reached below,
+    # whether or not the test's transaction commits.
+    with mock.patch.object(tasks.process_order, "delay"):
+        order = services.order_create(
+            user=user,
+            items=[services.OrderItem(product_id=p.id, quantity=q) for p, q in items],
+            shipping_address=ADDRESS,
+            payment_token=token,
+        )
     if status in {OrderStatus.PAID, OrderStatus.FULFILLED}:
         services.order_pay(order_id=order.id)
     if status == OrderStatus.FULFILLED:
