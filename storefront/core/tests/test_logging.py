@@ -145,3 +145,17 @@ def test_json_formatter_stringifies_what_json_cannot_hold():
     entry = json.loads(JSONFormatter().format(record))
 
     assert entry["thing"].startswith("<object object")
+
+
+def test_the_request_id_works_under_asgi_as_uvicorn_serves_it():
+    # (the chain has sync-only middleware, so Django runs ours in sync mode
+    # even under ASGI: the request id must survive that thread hop)
+    from asgiref.sync import async_to_sync
+    from django.test import AsyncClient
+
+    client = AsyncClient()
+
+    response = async_to_sync(client.get)("/healthz", headers={"X-Request-ID": "async-1"})
+
+    assert response.status_code == 200
+    assert response["X-Request-ID"] == "async-1"
