@@ -451,3 +451,17 @@ IDEMPOTENCY_LOCK_TIMEOUT_SECONDS = env_int("IDEMPOTENCY_LOCK_TIMEOUT_SECONDS", 1
 CATALOG_CACHE_TIMEOUT = env_int("CATALOG_CACHE_TIMEOUT", 300)
 # CATALOG_IMAGE_MAX_BYTES: largest product image accepted by upload (bytes).
 CATALOG_IMAGE_MAX_BYTES = env_int("CATALOG_IMAGE_MAX_BYTES", 5 * 1024 * 1024)
+# CATALOG_SEARCH_TYPO_THRESHOLD: how close (0..1, pg_trgm word similarity) a
+# search word must be to a product name to match despite typos; 0.5 lets one
+# wrong letter in a 7-letter word through ("wirless"), pg_trgm's own default
+# 0.6 does not. Set per connection (PostgreSQL only; catalog/search.py).
+try:
+    CATALOG_SEARCH_TYPO_THRESHOLD = float(env_str("CATALOG_SEARCH_TYPO_THRESHOLD", "0.5"))
+except ValueError as exc:
+    raise ImproperlyConfigured("CATALOG_SEARCH_TYPO_THRESHOLD must be a number") from exc
+if IS_POSTGRES:
+    _options = DATABASES["default"]["OPTIONS"]
+    _options["options"] = (
+        f"{_options.get('options', '')} "
+        f"-c pg_trgm.word_similarity_threshold={CATALOG_SEARCH_TYPO_THRESHOLD}"
+    ).strip()
