@@ -19,7 +19,24 @@ from storefront.orders.idempotency import idempotency_keys_purge
 from storefront.orders.payments import TransientPaymentError
 
 
-class PaymentTask(Task):
+class OrdersTask(Task):
+    """Eager runs (embedded mode, tests) retry like a worker would.
+
+    With task_eager_propagates, Celery re-raises the Retry of an eager task
+    instead of running the retry, so an autoretried task would fail its
+    caller on the first transient error. Retries run (immediately, eagerly)
+    and only a final failure propagates.
+    """
+
+    def apply(self, args=None, kwargs=None, *, throw=None, **options):
+        throw = self.app.conf.task_eager_propagates if throw is None else throw
+        result = super().apply(args, kwargs, throw=False, **options)
+        if throw:
+            result.maybe_throw()
+        return result
+
+
+class PaymentTask(OrdersTask):
     """Retry policy read from settings when the task runs, not at import.
 
     Celery fixes autoretry's backoff cap when the task class is created;
@@ -61,6 +78,7 @@ def process_order(self, order_id: str) -> str | None:
 
 @shared_task(
     bind=True,
+    base=OrdersTask,
     name="orders.send_order_confirmation",
     acks_late=True,
     reject_on_worker_lost=True,

@@ -117,6 +117,24 @@ def test_declined_payment_fails_the_order_without_email(
     assert mail.outbox == []
 
 
+def test_transient_payment_errors_are_retried_in_process_too(
+    client_for, customer, django_capture_on_commit_callbacks
+):
+    # given tasks running in-process, as in embedded mode
+    p = product(stock=5)
+
+    # when an order meets a gateway that fails twice
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_for(customer).post(
+            ORDERS, body((p, 1), token="tok_transient"), format="json"
+        )
+
+    # then the request still succeeds, and the retried payment went through once
+    assert response.status_code == 201
+    assert Order.objects.get().status == S.PAID
+    assert FakeCharge.objects.get().attempts == 3
+
+
 def test_client_prices_are_ignored(client_for, customer):
     # given a product at 10.00
     p = product(price="10.00")
