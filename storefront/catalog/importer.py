@@ -25,6 +25,7 @@ cycle or make the tree deeper than `CATEGORY_MAX_DEPTH`.
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -32,7 +33,7 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC
 
 from django.contrib.auth.models import Group
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -129,6 +130,20 @@ def catalog_import(
     return run.result
 
 
+def _named_key(raw: bytes | str) -> tuple[str, str] | None:
+    """("category", slug) or ("product", sku) of a rejected line, if it names one."""
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    kind, key = data.get("type"), data.get("slug" if data.get("type") == "category" else "sku")
+    if kind in ("category", "product") and isinstance(key, str):
+        return kind, key
+    return None
+
+
 @dataclass(slots=True)
 class _Node:
     """A category as the import sees it: the database's tree with the file applied."""
@@ -176,8 +191,9 @@ class _Import:
         self.review_pairs: set[int] = set()
         self.user_ids: dict[str, uuid.UUID] = {}  # lower-case e-mail -> id
         self.customer_group: Group | None = None
-        self.touched_products: set[uuid.UUID] = set()
         self.reviewed_products: set[uuid.UUID] = set()
+        self.created_products: set[uuid.UUID] = set()
+        self.rejected_keys: set[tuple[str, str]] = set()  # ("category", slug), ("product", sku)
 
     # --- the line loop ---------------------------------------------------------
 
@@ -198,13 +214,26 @@ class _Import:
         if self.reviewed_products:
             ids = self.reviewed_products
             product_ratings_recompute(product_ids=None if len(ids) > RECOMPUTE_ALL_ABOVE else ids)
-        invalidate_catalog(product_ids=self.touched_products | self.reviewed_products)
+        # No ids: an import may touch every product, so one bump of the epoch
+        # (every cached list and detail) beats a bump per product.
+        invalidate_catalog()
 
     def _reject(self, line: int, raw: bytes | str, reason: str) -> None:
         if not self.skip_invalid:
             raise ImportLineError(line, reason)
         self.result.rejected += 1
         self.rejects.append((line, reason, raw))
+        # Remember what the line named, so lines that depend on it say why they fail.
+        # (A rejected duplicate does not count: the first line with that key stands.)
+        key = _named_key(raw)
+        if key is not None and not self._accepted(*key):
+            self.rejected_keys.add(key)
+
+    def _accepted(self, kind: str, key: str) -> bool:
+        if kind == "product":
+            return key in self.file_skus
+        node = self.tree.get(key)
+        return node is not None and node.in_file
 
     def _accept(self, line: int, raw: bytes | str, record: Record) -> None:
         section = {CategoryRecord: _CATEGORIES, ProductRecord: _PRODUCTS, ReviewRecord: _REVIEWS}[
@@ -244,6 +273,11 @@ class _Import:
     # --- categories ------------------------------------------------------------
 
     def _load_tree(self) -> dict[str, _Node]:
+        if connection.vendor == "postgresql":
+            # Hold category writes (API moves included) until we commit: the
+            # tree we validate against must stay the tree we write into.
+            with connection.cursor() as cursor:
+                cursor.execute(f"LOCK TABLE {Category._meta.db_table} IN SHARE ROW EXCLUSIVE MODE")
         rows = list(
             Category.objects.values_list("id", "slug", "parent_id", "name", "description", "path")
         )
@@ -362,7 +396,12 @@ class _Import:
         if record.slug in self.file_slugs:
             raise LineError(f"duplicate product slug {record.slug!r} in the file")
         if record.category not in self.tree:
-            raise LineError(f"unknown category {record.category!r}")
+            why = (
+                " (its line was rejected)"
+                if ("category", record.category) in self.rejected_keys
+                else ""
+            )
+            raise LineError(f"unknown category {record.category!r}{why}")
         self.file_skus.add(record.sku)
         self.file_slugs.add(record.slug)
         self.batch.append(_Pending(line, raw, record))
@@ -391,6 +430,7 @@ class _Import:
             id_ = existing_ids.get(record.sku)
             if id_ is None:
                 id_ = uuid.uuid4()
+                self.created_products.add(id_)
                 self.result.products_created += 1
             else:
                 self.result.products_updated += 1
@@ -420,7 +460,6 @@ class _Import:
                 unique_fields=["sku"],
                 update_fields=_PRODUCT_UPDATE_FIELDS,
             )
-            self.touched_products.update(p.id for p in products)
 
     # --- reviews ---------------------------------------------------------------
 
@@ -431,7 +470,10 @@ class _Import:
         return number
 
     def _accept_review(self, line: int, raw: bytes | str, record: ReviewRecord) -> None:
-        if record.product in self.file_skus and record.product not in self.product_ids:
+        if (record.product in self.file_skus and record.product not in self.product_ids) or (
+            "product",
+            record.product,
+        ) in self.rejected_keys:
             raise LineError(f"unknown product sku {record.product!r} (its line was rejected)")
         pair = (self._number(self.sku_numbers, record.product) << 32) | self._number(
             self.author_numbers, record.author.lower()
@@ -499,11 +541,16 @@ class _Import:
         self._resolve_authors({r.author.lower(): r.author for r, _ in accepted})
         rows = [(r, pid, self.user_ids[r.author.lower()]) for r, pid in accepted]
         product_ids = {pid for _, pid, _ in rows}
-        existing = set(
-            Review.objects.filter(
-                product_id__in=product_ids, author_id__in={aid for _, _, aid in rows}
-            ).values_list("product_id", "author_id")
-        )
+        # Products this import created have no reviews but ours: ask only about the others.
+        old_products = product_ids - self.created_products
+        existing = set()
+        if old_products:
+            existing = set(
+                Review.objects.filter(
+                    product_id__in=old_products,
+                    author_id__in={aid for _, pid, aid in rows if pid in old_products},
+                ).values_list("product_id", "author_id")
+            )
         reviews = []
         for record, product_id, author_id in rows:
             if (product_id, author_id) in existing:
