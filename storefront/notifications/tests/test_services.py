@@ -1,4 +1,9 @@
-"""Notification services: stored first, pushed after commit, never failing the write."""
+"""Notification services: stored first, pushed after commit, never failing the write.
+
+`django_capture_on_commit_callbacks(execute=True)` stands for the commit of the
+caller's transaction; test_consumers.py and test_realtime_e2e.py also push after
+real commits.
+"""
 
 from __future__ import annotations
 
@@ -42,13 +47,15 @@ def order_stand_in(user, **fields) -> SimpleNamespace:
 # --- notification_create ---------------------------------------------------------
 
 
-@pytest.mark.django_db(transaction=True)
-def test_created_notification_is_stored_and_pushed_to_the_owner_group(user):
+@pytest.mark.django_db
+def test_created_notification_is_stored_and_pushed_to_the_owner_group(
+    user, django_capture_on_commit_callbacks
+):
     created = []
 
     # When a notification is created (and its transaction commits)
     def create():
-        with transaction.atomic():
+        with django_capture_on_commit_callbacks(execute=True):
             created.append(
                 services.notification_create(user=user, kind="test.event", payload={"n": 1})
             )
@@ -111,13 +118,18 @@ def test_rolled_back_notification_is_never_pushed(
     assert not Notification.objects.exists()
 
 
-@pytest.mark.django_db(transaction=True)
-def test_channel_layer_down_never_fails_the_write(user, settings, caplog):
+@pytest.mark.django_db
+def test_channel_layer_down_never_fails_the_write(
+    user, settings, caplog, django_capture_on_commit_callbacks
+):
     # Given a channel layer whose Redis refuses connections
     settings.CHANNEL_LAYERS = UNREACHABLE_REDIS
 
-    # When a notification is created
-    with caplog.at_level(logging.WARNING, logger="storefront.notifications"):
+    # When a notification is created and committed
+    with (
+        caplog.at_level(logging.WARNING, logger="storefront.notifications"),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
         notification = services.notification_create(user=user, kind="test.event", payload={})
 
     # Then it is stored all the same, and the failed push is logged
@@ -125,9 +137,9 @@ def test_channel_layer_down_never_fails_the_write(user, settings, caplog):
     assert "notification push failed" in caplog.text
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db
 def test_hanging_channel_layer_is_given_up_after_the_push_timeout(
-    user, settings, monkeypatch, caplog
+    user, settings, monkeypatch, caplog, django_capture_on_commit_callbacks
 ):
     # Given a channel layer that never answers
     class HangingLayer:
@@ -137,9 +149,12 @@ def test_hanging_channel_layer_is_given_up_after_the_push_timeout(
     monkeypatch.setattr(services, "get_channel_layer", HangingLayer)
     settings.NOTIFICATIONS_PUSH_TIMEOUT = 0.1
 
-    # When a notification is created
+    # When a notification is created and committed
     started = time.monotonic()
-    with caplog.at_level(logging.WARNING, logger="storefront.notifications"):
+    with (
+        caplog.at_level(logging.WARNING, logger="storefront.notifications"),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
         notification = services.notification_create(user=user, kind="test.event", payload={})
 
     # Then the caller waits no longer than the timeout, and the row is there
@@ -210,14 +225,15 @@ def test_mark_all_read_counts_only_the_users_unread(user, other_user):
 # --- order wrappers (with a stand-in until storefront.orders lands) --------------
 
 
-@pytest.mark.django_db(transaction=True)
-def test_order_status_change_notifies_the_owner(user):
+@pytest.mark.django_db
+def test_order_status_change_notifies_the_owner(user, django_capture_on_commit_callbacks):
     order = order_stand_in(user)
 
-    event = receive_from_group(
-        services.user_group(user.pk),
-        lambda: services.notify_order_status(order=order, from_status="pending", to_status="paid"),
-    )
+    def transition():
+        with django_capture_on_commit_callbacks(execute=True):
+            services.notify_order_status(order=order, from_status="pending", to_status="paid")
+
+    event = receive_from_group(services.user_group(user.pk), transition)
 
     notification = Notification.objects.get(user=user)
     assert notification.kind == "order.status"
@@ -231,13 +247,15 @@ def test_order_status_change_notifies_the_owner(user):
     assert event["message"]["id"] == str(notification.id)
 
 
-@pytest.mark.django_db(transaction=True)
-def test_new_order_is_broadcast_to_staff_and_not_stored(user):
+@pytest.mark.django_db
+def test_new_order_is_broadcast_to_staff_and_not_stored(user, django_capture_on_commit_callbacks):
     order = order_stand_in(user, status="pending", created_at=None)
 
-    event = receive_from_group(
-        services.STAFF_GROUP, lambda: services.notify_order_created(order=order)
-    )
+    def checkout():
+        with django_capture_on_commit_callbacks(execute=True):
+            services.notify_order_created(order=order)
+
+    event = receive_from_group(services.STAFF_GROUP, checkout)
 
     assert event["message"]["type"] == "order.created"
     assert event["message"]["payload"]["order"] == str(order.id)
