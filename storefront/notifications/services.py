@@ -155,10 +155,11 @@ def notify_order_status(*, order: OrderLike, from_status: str, to_status: str) -
         kind=ORDER_STATUS,
         payload={
             "order": str(order.id),
-            "status": to_status,
-            "previous": from_status,
+            # str(): statuses may be TextChoices members; the payload holds plain strings.
+            "status": str(to_status),
+            "previous": str(from_status),
             "total": str(order.total),
-            "currency": order.currency,
+            "currency": str(order.currency),
         },
     )
 
@@ -181,9 +182,9 @@ def notify_order_created(*, order: OrderLike) -> None:
             "payload": {
                 "order": str(order.id),
                 "user": str(order.user_id),
-                "status": order.status,
+                "status": str(order.status),
                 "total": str(order.total),
-                "currency": order.currency,
+                "currency": str(order.currency),
             },
         },
     )

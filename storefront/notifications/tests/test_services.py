@@ -269,3 +269,33 @@ def test_group_names_are_valid_channel_layer_names():
     layer = BaseChannelLayer()
     assert layer.require_valid_group_name(services.user_group(uuid4()))
     assert layer.require_valid_group_name(services.STAFF_GROUP)
+
+
+@pytest.mark.django_db
+def test_wrappers_accept_the_real_order_model(user, django_capture_on_commit_callbacks):
+    # Given a real order (the stand-in above mimics it)
+    from storefront.orders.models import OrderStatus
+    from storefront.orders.tests.factories import make_order
+
+    order = make_order(user=user)
+
+    # When its status change and creation are notified
+    with django_capture_on_commit_callbacks(execute=False) as pushes:
+        notification = services.notify_order_status(
+            order=order, from_status=OrderStatus.PENDING, to_status=OrderStatus.PAID
+        )
+        services.notify_order_created(order=order)
+
+    # Then the payload holds plain strings, and both pushes wait for the commit
+    notification.refresh_from_db()
+    assert notification.payload == {
+        "order": str(order.id),
+        "status": "paid",
+        "previous": "pending",
+        "total": str(order.total),
+        "currency": order.currency,
+    }
+    assert len(pushes) == 2
+    for push in pushes:  # msgpack (channels-redis) and clients get plain strings too
+        payload = push.keywords["message"]["payload"]
+        assert all(type(value) is str for value in payload.values()), payload
