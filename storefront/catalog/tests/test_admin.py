@@ -286,3 +286,20 @@ def test_admin_review_save_and_delete_keep_ratings_right(
         )
     other.refresh_from_db()
     assert (other.review_count, Review.objects.count()) == (0, 0)
+
+
+def test_category_admin_delete_reports_a_conflict_instead_of_failing(rf):
+    # (the admin's own protection check usually stops this earlier)
+    from django.contrib import admin as django_admin
+    from django.contrib.messages.storage.fallback import FallbackStorage
+
+    from storefront.catalog.admin import CategoryAdmin
+
+    category = CategoryFactory()
+    CategoryFactory(parent=category)
+    request = rf.post("/")
+    request.session = {}
+    request._messages = FallbackStorage(request)
+    CategoryAdmin(Category, django_admin.site).delete_model(request, category)
+    assert Category.objects.filter(pk=category.pk).exists()
+    assert "subcategories" in str(next(iter(request._messages)))

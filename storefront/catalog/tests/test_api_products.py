@@ -6,7 +6,9 @@ import io
 from decimal import Decimal
 
 import pytest
+import yaml
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
 from PIL import Image
 
 from storefront.catalog.models import Product, ProductImage
@@ -746,3 +748,48 @@ def test_adding_image_to_deleted_product_is_404(staff_client):
         f"{detail(product)}images/", {"url": "https://cdn.example.com/a.jpg"}, format="json"
     )
     assert_problem(response, 404)
+
+
+# --- schema ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("version", ["v1", "v2"])
+def test_schema_documents_the_catalog_per_version(version, tmp_path):
+    # given the OpenAPI document of one version, generated like `make schema` does
+    out = tmp_path / "schema.yaml"
+    call_command(
+        "spectacular", "--validate", "--fail-on-warn", "--api-version", version, "--file", out
+    )
+    schema = yaml.safe_load(out.read_text())
+    paths = schema["paths"]
+    prefix = f"/api/{version}"
+    # then every catalog endpoint is there, with a summary and a tag
+    for path, methods in {
+        "/categories/": {"get", "post"},
+        "/categories/{slug}/": {"get", "put", "patch", "delete"},
+        "/categories/{slug}/products/": {"get"},
+        "/products/": {"get", "post"},
+        "/products/feed/": {"get"},
+        "/products/featured/": {"get"},
+        "/products/{id}/": {"get", "put", "patch", "delete"},
+        "/products/{id}/feature/": {"post"},
+        "/products/{id}/unfeature/": {"post"},
+        "/products/{id}/images/": {"post"},
+        "/products/{id}/images/{image_pk}/": {"delete"},
+        "/products/{id}/reviews/": {"get", "post"},
+        "/products/{id}/reviews/{review_pk}/": {"get", "put", "patch", "delete"},
+    }.items():
+        operations = paths[prefix + path]
+        assert methods <= set(operations), path
+        for method in methods:
+            assert operations[method]["summary"], (path, method)
+            assert operations[method]["tags"], (path, method)
+    # and the product shape is the version's
+    product = schema["components"]["schemas"]["ProductV2" if version == "v2" else "Product"]
+    assert ("category_path" in product["properties"]) is (version == "v2")
+    ordering = next(
+        p for p in paths[f"{prefix}/products/"]["get"]["parameters"] if p["name"] == "ordering"
+    )
+    assert "-rating" in ordering["schema"]["enum"]
+    feed = {p["name"] for p in paths[f"{prefix}/products/feed/"]["get"]["parameters"]}
+    assert {"cursor", "search", "category"} <= feed

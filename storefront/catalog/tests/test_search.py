@@ -91,6 +91,7 @@ def test_unicode_names_are_searchable(api_client):
 def test_blank_search_is_no_filter(api_client):
     ProductFactory.create_batch(2)
     assert len(found(api_client, "   ")) == 2
+    assert Product.objects.search("  ").count() == 2
 
 
 def test_explicit_ordering_overrides_rank(api_client):
