@@ -21,7 +21,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.db.models import Q
 
-from storefront.core.models import BaseModel, SoftDeleteModel
+from storefront.core.models import BaseModel, SoftDeleteModel, SoftDeleteQuerySet
 
 CATEGORY_MAX_DEPTH = getattr(settings, "CATEGORY_MAX_DEPTH", 5)
 PRICE_MAX_DIGITS = 12
@@ -113,7 +113,9 @@ class Category(BaseModel):
             )
 
 
-class ProductQuerySet(models.QuerySet):
+class ProductQuerySet(SoftDeleteQuerySet):
+    """Deletes are soft (inherited), as on the model itself."""
+
     def active(self) -> ProductQuerySet:
         return self.filter(is_active=True)
 

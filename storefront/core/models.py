@@ -22,7 +22,8 @@ class BaseModel(models.Model):
 class SoftDeleteQuerySet(models.QuerySet):
     def delete(self) -> tuple[int, dict[str, int]]:
         """Soft-delete every row in one UPDATE; returns Django's delete() shape."""
-        count = self.update(deleted_at=timezone.now())
+        now = timezone.now()
+        count = self.update(deleted_at=now, updated_at=now)
         return count, {self.model._meta.label: count}
 
     def hard_delete(self) -> tuple[int, dict[str, int]]:
