@@ -166,6 +166,8 @@ def idempotent(request: Request, *, scope: str, handler: Callable[[], Response])
             if not ours:
                 if record.fingerprint != fingerprint:
                     raise IdempotencyKeyReused()
+                if record.response_status is None:  # never committed so; be safe
+                    raise IdempotencyRequestInProgress()
                 return _replay(record)
             response = handler()
             if not status.is_success(response.status_code):

@@ -40,7 +40,11 @@ class _OrderQuerysetMixin:
 class OrderListCreateView(_OrderQuerysetMixin, generics.ListCreateAPIView):
     permission_classes = [IsAuthenticated]
     filterset_class = OrderFilter
-    extra_error_codes = (409, 422)
+
+    @property
+    def extra_error_codes(self) -> tuple[int, ...]:
+        # Read by the schema per operation: only placing an order conflicts.
+        return (409, 422) if self.request.method == "POST" else ()
 
     def get_serializer_class(self):
         if self.request.method == "POST":
