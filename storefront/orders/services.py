@@ -30,6 +30,7 @@ from django.utils import timezone
 from storefront.catalog.cache import invalidate_catalog
 from storefront.catalog.models import Product
 from storefront.core.exceptions import Unprocessable
+from storefront.notifications.services import notify_order_created, notify_order_status
 from storefront.orders.exceptions import (
     CurrencyMismatch,
     InvalidTransition,
@@ -179,6 +180,7 @@ def order_create(
         )
         order_id = str(order.id)
         transaction.on_commit(lambda: tasks.process_order.delay(order_id))
+        notify_order_created(order=order)  # staff sockets hear of every new order
     return order
 
 
@@ -190,6 +192,9 @@ def _schedule_side_effects(order: Order, from_status: str, to_status: str) -> No
     from storefront.orders import tasks
 
     order_id = str(order.id)
+    # The owner's notification row is written in this transaction; its push
+    # to the owner's sockets goes out on commit.
+    notify_order_status(order=order, from_status=from_status, to_status=to_status)
     if to_status == OrderStatus.PAID:
         transaction.on_commit(lambda: tasks.send_order_confirmation.delay(order_id))
 
