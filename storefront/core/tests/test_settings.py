@@ -6,6 +6,7 @@ it inside the test process would disturb the configured test settings.
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -14,6 +15,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from storefront import settings as settings_module
+from storefront.settings import BASE_DIR
 
 _PROBE = (
     "import json, django\n"
@@ -145,3 +147,24 @@ class TestEnvParsers:
         assert settings_module.env_list("X_LIST") == ["a.example", "b.example"]
         monkeypatch.delenv("X_LIST")
         assert settings_module.env_list("X_LIST", "x") == ["x"]
+
+
+# --- .env.example ------------------------------------------------------------
+
+
+def _variables_read_by_settings() -> set[str]:
+    source = (BASE_DIR / "storefront" / "settings.py").read_text()
+    pattern = r'(?:env_(?:str|bool|int|list)|os\.environ\.get)\(\s*"([A-Z][A-Z0-9_]*)"'
+    return set(re.findall(pattern, source))
+
+
+def test_every_environment_variable_the_settings_read_is_documented_in_env_example():
+    # given the variables settings.py reads and those .env.example lists
+    read = _variables_read_by_settings()
+    documented = set(
+        re.findall(r"^([A-Z][A-Z0-9_]*)=", (BASE_DIR / ".env.example").read_text(), re.M)
+    )
+
+    # then none is missing from the documentation
+    assert len(read) > 30  # the pattern above still finds them
+    assert read - documented == set()
