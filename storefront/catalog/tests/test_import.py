@@ -178,6 +178,20 @@ def test_import_builds_materialised_paths_like_the_category_services():
     assert list(Category.objects.subtree_of(home).order_by("depth")) == [home, kitchen, cookware]
 
 
+def test_portable_write_path_gives_the_same_rows(monkeypatch):
+    # Given the importer told not to use PostgreSQL's COPY (as on SQLite)
+    monkeypatch.setattr("storefront.catalog.importer.USE_COPY", False)
+
+    # When the valid file is imported twice
+    run_import(VALID)
+    output = run_import(VALID)
+
+    # Then the rows are the same as with COPY, and updates are upserts
+    assert Product.objects.get(sku="HOM-0001").price == Decimal("39.90")
+    assert Review.objects.count() == 4
+    assert "products 0 created, 3 updated" in output
+
+
 def test_import_reads_standard_input(monkeypatch):
     # Given the file on standard input
     monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(VALID.read_bytes())))
