@@ -143,12 +143,15 @@ def parse_line(line: bytes | str) -> Record:
             line = line.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise LineError(f"not valid UTF-8 (byte {exc.start})") from None
+    line = line.rstrip("\r\n")
     if not line.strip():
         raise LineError("blank line")
     try:
         data = json.loads(line, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
-        raise LineError(f"invalid JSON: {exc.msg} at column {exc.colno}") from None
+        # Some messages end in " at" ("Unterminated string starting at"): the column follows.
+        message = exc.msg.removesuffix(" at")
+        raise LineError(f"invalid JSON: {message} at column {exc.colno}") from None
     if not isinstance(data, dict):
         raise LineError(f"expected a JSON object, got {_json_type(data)}")
     kind = data.get("type")

@@ -81,6 +81,18 @@ def test_export_leaves_out_soft_deleted_products_and_their_reviews():
     assert exported.count('"type":"review"') == 2
 
 
+@pytest.mark.django_db(transaction=True)
+def test_export_outside_a_transaction_reads_one_snapshot():
+    # Given a committed catalog and no transaction around the export
+    import_file(VALID)
+
+    # When it is exported (its own REPEATABLE READ, read-only transaction)
+    exported = export()
+
+    # Then it is complete
+    assert exported.count("\n") == 11
+
+
 def test_export_to_a_file(tmp_path):
     import_file(VALID)
     target = tmp_path / "out.jsonl"

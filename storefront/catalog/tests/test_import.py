@@ -180,7 +180,7 @@ def test_import_builds_materialised_paths_like_the_category_services():
 
 def test_portable_write_path_gives_the_same_rows(monkeypatch):
     # Given the importer told not to use PostgreSQL's COPY (as on SQLite)
-    monkeypatch.setattr("storefront.catalog.importer.USE_COPY", False)
+    monkeypatch.setattr("storefront.catalog.importer.upsert.USE_COPY", False)
 
     # When the valid file is imported twice
     run_import(VALID)
@@ -340,7 +340,7 @@ def test_rating_columns_are_recomputed():
 
 def test_many_reviewed_products_recompute_every_rating(tmp_path, monkeypatch):
     # Given the threshold above which one UPDATE over all products is used
-    monkeypatch.setattr("storefront.catalog.importer.RECOMPUTE_ALL_ABOVE", 1)
+    monkeypatch.setattr("storefront.catalog.importer.service.RECOMPUTE_ALL_ABOVE", 1)
 
     # When more products than that get reviews
     run_import(VALID)
@@ -600,6 +600,7 @@ def test_skip_invalid_imports_the_rest_and_writes_rejects(tmp_path):
         review(product="P-2"),  # 7: its product was rejected
         review(author="other@example.com", rating=9),  # 8: invalid
         "not json",  # 9
+        "[1]",  # 10
     ]
     path = write(tmp_path, lines)
 
@@ -609,12 +610,12 @@ def test_skip_invalid_imports_the_rest_and_writes_rejects(tmp_path):
     # Then the valid lines are in the database
     assert list(Product.objects.values_list("sku", flat=True)) == ["P-1"]
     assert Review.objects.count() == 1
-    assert "6 rejected" in output
+    assert "7 rejected" in output
     # And every rejected line is in the rejects file next to the input, in order, with its reason
     rejects_path = tmp_path / "catalog.jsonl.rejects.jsonl"
     assert f"Rejected lines written to {rejects_path}" in output
     rejects = [json.loads(line) for line in rejects_path.read_text().splitlines()]
-    assert [r["line"] for r in rejects] == [2, 4, 5, 7, 8, 9]
+    assert [r["line"] for r in rejects] == [2, 4, 5, 7, 8, 9, 10]
     assert "unknown parent category 'nowhere'" in rejects[0]["reason"]
     assert "price: must be greater than 0" in rejects[1]["reason"]
     assert "unknown category 'orphan'" in rejects[2]["reason"]

@@ -1,27 +1,4 @@
-"""Catalog import: stream interchange lines into the database, batched, all or nothing.
-
-`catalog_import()` reads lines one at a time (never the whole file), validates
-each (format: `interchange`; cross-line and database rules: here) and upserts
-in batches: categories by slug, products by sku, reviews by (product, author).
-Reviewers are matched by e-mail whatever its case; missing ones become customer
-accounts without a usable password.
-
-The whole import is one transaction. Without `skip_invalid`, the first invalid
-line raises `ImportLineError` (line number and reason) and nothing is written.
-With it, invalid lines go to `on_reject` and the rest is imported; a product or
-review whose category or product was rejected is rejected in turn.
-
-Rules across lines: categories come first (each after its parent), then products,
-then reviews; category slugs, skus, product slugs and (product, author) pairs
-are unique within the file; a category's parent appears earlier in the file or
-exists in the database; a product's slug may not belong to another sku in the
-database; a review's product is in the file or the database (not soft-deleted).
-Importing a soft-deleted product's sku restores it: the file says it exists.
-
-Re-parenting an existing category rewrites the paths of its whole subtree
-(descendants not in the file included) and is refused if it would create a
-cycle or make the tree deeper than `CATEGORY_MAX_DEPTH`.
-"""
+"""The import run: the line loop, cross-line rules, products, reviews and reviewers."""
 
 from __future__ import annotations
 
@@ -29,18 +6,19 @@ import json
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass
 from datetime import UTC
 
 from django.contrib.auth.models import Group
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.db.models.functions import Lower
-from django.utils import timezone
 
 from storefront.accounts.models import User
 from storefront.accounts.roles import CUSTOMER
 from storefront.catalog.cache import invalidate_catalog
+from storefront.catalog.importer.tree import CategoryTree
+from storefront.catalog.importer.upsert import Upserter
 from storefront.catalog.interchange import (
     CategoryRecord,
     LineError,
@@ -49,19 +27,10 @@ from storefront.catalog.interchange import (
     ReviewRecord,
     parse_line,
 )
-from storefront.catalog.models import (
-    CATEGORY_MAX_DEPTH,
-    Category,
-    Product,
-    Review,
-    category_path_for,
-)
+from storefront.catalog.models import Product, Review
 from storefront.catalog.services import product_ratings_recompute
 
 BATCH_SIZE = 2000
-# PostgreSQL writes products and reviews through COPY (see _Import._upsert);
-# False sends them with bulk_create as on SQLite (tests cover both paths).
-USE_COPY = True
 # Above this many products with changed reviews, one UPDATE over every product
 # is cheaper than an IN list of ids.
 RECOMPUTE_ALL_ABOVE = 5000
@@ -84,7 +53,6 @@ _PRODUCT_UPDATE_FIELDS = [
     "deleted_at",
 ]
 _REVIEW_UPDATE_FIELDS = ["rating", "title", "body", "created_at", "updated_at"]
-_CATEGORY_UPDATE_FIELDS = ["name", "description", "parent", "path", "depth", "updated_at"]
 
 _CATEGORIES, _PRODUCTS, _REVIEWS = 0, 1, 2
 _SECTION_NAMES = {_CATEGORIES: "category", _PRODUCTS: "product", _REVIEWS: "review"}
@@ -112,9 +80,6 @@ class ImportResult:
     rejected: int = 0
     seconds: float = 0.0
 
-    def as_dict(self) -> dict[str, int | float]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
-
 
 def catalog_import(
     *,
@@ -133,10 +98,6 @@ def catalog_import(
     return run.result
 
 
-def _staging_table(table: str) -> str:
-    return connection.ops.quote_name(f"import_{table}")
-
-
 def _named_key(raw: bytes | str) -> tuple[str, str] | None:
     """("category", slug) or ("product", sku) of a rejected line, if it names one."""
     try:
@@ -149,23 +110,6 @@ def _named_key(raw: bytes | str) -> tuple[str, str] | None:
     if kind in ("category", "product") and isinstance(key, str):
         return kind, key
     return None
-
-
-@dataclass(slots=True)
-class _Node:
-    """A category as the import sees it: the database's tree with the file applied."""
-
-    id: uuid.UUID
-    slug: str
-    parent: str | None
-    name: str
-    description: str
-    path: str = ""
-    depth: int = 0
-    children: set[str] = field(default_factory=set)
-    existed: bool = False
-    in_file: bool = False
-    db_state: tuple | None = None  # (parent slug, path, depth) as loaded
 
 
 @dataclass(slots=True)
@@ -184,7 +128,8 @@ class _Import:
         self.section = _CATEGORIES
         self.batch: list[_Pending] = []
         self.rejects: list[tuple[int, str, bytes | str]] = []
-        self.tree = self._load_tree()
+        self.tree = CategoryTree()
+        self.upserter = Upserter()
         self.categories_written = False
         # Products of the file: sku -> id once written; slugs and skus ever seen.
         self.product_ids: dict[str, uuid.UUID] = {}
@@ -200,7 +145,6 @@ class _Import:
         self.customer_group: Group | None = None
         self.reviewed_products: set[uuid.UUID] = set()
         self.created_products: set[uuid.UUID] = set()
-        self.staging_tables: set[str] = set()
         self.rejected_keys: set[tuple[str, str]] = set()  # ("category", slug), ("product", sku)
 
     # --- the line loop ---------------------------------------------------------
@@ -219,12 +163,7 @@ class _Import:
     def finish(self) -> None:
         self._flush()
         self._write_categories()
-        if self.staging_tables:
-            # ON COMMIT DROP is not enough when our transaction is a savepoint
-            # inside a longer one (which may import again).
-            with connection.cursor() as cursor:
-                for table in self.staging_tables:
-                    cursor.execute(f"DROP TABLE {_staging_table(table)}")
+        self.upserter.close()
         if self.reviewed_products:
             ids = self.reviewed_products
             product_ratings_recompute(product_ids=None if len(ids) > RECOMPUTE_ALL_ABOVE else ids)
@@ -264,7 +203,7 @@ class _Import:
                 self._write_categories()
             self.section = section
         if section == _CATEGORIES:
-            self._accept_category(record)
+            self.tree.accept(record)
         elif section == _PRODUCTS:
             self._accept_product(line, raw, record)
         else:
@@ -284,173 +223,13 @@ class _Import:
                     self.on_reject(line, reason, raw)
             self.rejects.clear()
 
-    # --- writing ---------------------------------------------------------------
-
-    def _upsert(self, objs: list, *, unique_fields: list[str], update_fields: list[str]) -> None:
-        """Insert `objs` (one model); rows clashing on `unique_fields` get `update_fields`.
-
-        On PostgreSQL the rows go through COPY into a temporary table and one
-        INSERT ... SELECT ... ON CONFLICT: the same statement bulk_create would
-        send, without building and parsing a statement with 30,000 literals.
-        Values are prepared by the fields themselves, as bulk_create does.
-        """
-        model = type(objs[0])
-        if not (USE_COPY and connection.vendor == "postgresql"):
-            model._base_manager.bulk_create(
-                objs,
-                update_conflicts=True,
-                unique_fields=unique_fields,
-                update_fields=update_fields,
-            )
-            return
-        meta = model._meta
-        fields = [f for f in meta.concrete_fields if not f.generated]
-        columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-        staging = _staging_table(meta.db_table)
-        with connection.cursor() as cursor:
-            if meta.db_table not in self.staging_tables:
-                cursor.execute(
-                    f"CREATE TEMPORARY TABLE {staging} ON COMMIT DROP AS "  # noqa: S608
-                    f"SELECT {columns} FROM {connection.ops.quote_name(meta.db_table)} WITH NO DATA"
-                )
-                self.staging_tables.add(meta.db_table)
-            with cursor.cursor.copy(f"COPY {staging} ({columns}) FROM STDIN") as copy:
-                for obj in objs:
-                    copy.write_row(
-                        [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
-                    )
-            conflict = ", ".join(
-                connection.ops.quote_name(meta.get_field(name).column) for name in unique_fields
-            )
-            updates = ", ".join(
-                f"{c} = EXCLUDED.{c}"
-                for c in (
-                    connection.ops.quote_name(meta.get_field(n).column) for n in update_fields
-                )
-            )
-            cursor.execute(
-                f"INSERT INTO {connection.ops.quote_name(meta.db_table)} ({columns}) "  # noqa: S608
-                f"SELECT {columns} FROM {staging} ON CONFLICT ({conflict}) DO UPDATE SET {updates}"
-            )
-            cursor.execute(f"TRUNCATE {staging}")
-
-    # --- categories ------------------------------------------------------------
-
-    def _load_tree(self) -> dict[str, _Node]:
-        if connection.vendor == "postgresql":
-            # Hold category writes (API moves included) until we commit: the
-            # tree we validate against must stay the tree we write into.
-            with connection.cursor() as cursor:
-                cursor.execute(f"LOCK TABLE {Category._meta.db_table} IN SHARE ROW EXCLUSIVE MODE")
-        rows = list(
-            Category.objects.values_list("id", "slug", "parent_id", "name", "description", "path")
-        )
-        slugs = {row[0]: row[1] for row in rows}
-        tree: dict[str, _Node] = {}
-        for id_, slug, parent_id, name, description, path in rows:
-            parent = slugs.get(parent_id)
-            tree[slug] = _Node(id=id_, slug=slug, parent=parent, name=name, description=description)
-            tree[slug].existed = True
-            tree[slug].db_state = (parent, path)
-        for node in tree.values():
-            if node.parent is not None:
-                tree[node.parent].children.add(node.slug)
-        for node in tree.values():
-            if node.parent is None:
-                self._place(tree, node, None)
-        return tree
-
-    @staticmethod
-    def _place(tree: dict[str, _Node], node: _Node, parent: _Node | None) -> None:
-        """Set path and depth of `node` and its subtree from `parent`."""
-        stack = [(node, parent)]
-        while stack:
-            current, above = stack.pop()
-            current.path = category_path_for(above, current.id)
-            current.depth = 0 if above is None else above.depth + 1
-            stack.extend((tree[child], current) for child in current.children)
-
-    def _height(self, node: _Node) -> int:
-        if not node.children:
-            return 0
-        return 1 + max(self._height(self.tree[child]) for child in node.children)
-
-    def _accept_category(self, record: CategoryRecord) -> None:
-        node = self.tree.get(record.slug)
-        if node is not None and node.in_file:
-            raise LineError(f"duplicate category slug {record.slug!r} in the file")
-        parent = None
-        if record.parent is not None:
-            if record.parent == record.slug:
-                raise LineError(f"category {record.slug!r} cannot be its own parent")
-            parent = self.tree.get(record.parent)
-            if parent is None:
-                raise LineError(
-                    f"unknown parent category {record.parent!r} "
-                    "(not earlier in the file nor in the database)"
-                )
-            if node is not None and parent.path.startswith(node.path):
-                raise LineError(
-                    f"moving category {record.slug!r} under {record.parent!r} would "
-                    "create a cycle (the parent is inside its subtree)"
-                )
-        depth = 0 if parent is None else parent.depth + 1
-        height = 0 if node is None else self._height(node)
-        if depth + height >= CATEGORY_MAX_DEPTH:
-            raise LineError(
-                f"category {record.slug!r} would be at depth {depth + height} "
-                f"(with its subtree): the tree is at most {CATEGORY_MAX_DEPTH} levels deep"
-            )
-        if node is None:
-            node = _Node(id=uuid.uuid4(), slug=record.slug, parent=None, name="", description="")
-            self.tree[record.slug] = node
-        if node.parent is not None:
-            self.tree[node.parent].children.discard(node.slug)
-        if parent is not None:
-            parent.children.add(node.slug)
-        node.parent = record.parent
-        node.name = record.name
-        node.description = record.description
-        node.in_file = True
-        self._place(self.tree, node, parent)
-
     def _write_categories(self) -> None:
         if self.categories_written:
             return
         self.categories_written = True
-        # Parents first, so a new parent is inserted before its children.
-        changed = sorted(
-            (n for n in self.tree.values() if n.in_file or n.db_state != (n.parent, n.path)),
-            key=lambda n: n.depth,
-        )
-        if not changed:
-            return
-        now = timezone.now()
-        Category.objects.bulk_create(
-            [
-                Category(
-                    id=n.id,
-                    slug=n.slug,
-                    name=n.name,
-                    description=n.description,
-                    parent_id=None if n.parent is None else self.tree[n.parent].id,
-                    path=n.path,
-                    depth=n.depth,
-                    created_at=now,
-                )
-                for n in changed
-            ],
-            batch_size=self.batch_size,
-            update_conflicts=True,
-            unique_fields=["slug"],
-            update_fields=_CATEGORY_UPDATE_FIELDS,
-        )
-        for n in changed:
-            if n.in_file:
-                if n.existed:
-                    self.result.categories_updated += 1
-                else:
-                    self.result.categories_created += 1
+        created, updated = self.tree.write(batch_size=self.batch_size)
+        self.result.categories_created += created
+        self.result.categories_updated += updated
 
     # --- products --------------------------------------------------------------
 
@@ -506,7 +285,7 @@ class _Import:
                     slug=record.slug,
                     name=record.name,
                     description=record.description,
-                    category_id=self.tree[record.category].id,
+                    category_id=self.tree.get(record.category).id,
                     price=record.price,
                     currency=record.currency,
                     stock=record.stock,
@@ -518,7 +297,9 @@ class _Import:
                 )
             )
         if products:
-            self._upsert(products, unique_fields=["sku"], update_fields=_PRODUCT_UPDATE_FIELDS)
+            self.upserter.upsert(
+                products, unique_fields=["sku"], update_fields=_PRODUCT_UPDATE_FIELDS
+            )
 
     # --- reviews ---------------------------------------------------------------
 
@@ -626,7 +407,7 @@ class _Import:
                     created_at=record.created_at.astimezone(UTC),
                 )
             )
-        self._upsert(
+        self.upserter.upsert(
             reviews, unique_fields=["product", "author"], update_fields=_REVIEW_UPDATE_FIELDS
         )
         self.reviewed_products.update(product_ids)
