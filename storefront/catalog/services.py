@@ -36,7 +36,7 @@ _PATH_MAX_LENGTH = Category._meta.get_field("path").max_length
 # --- categories ---------------------------------------------------------------
 
 
-def _lock_category_tree() -> None:
+def lock_category_tree() -> None:
     """Serialise writes that change the tree's shape.
 
     Two concurrent moves (A under B, B under A) could each pass the cycle check
@@ -67,7 +67,7 @@ def category_create(
     *, slug: str, name: str, description: str = "", parent: Category | None = None
 ) -> Category:
     """Create a category (a root when `parent` is None); path and depth follow the parent."""
-    _lock_category_tree()
+    lock_category_tree()
     if parent is not None:
         parent = Category.objects.get(pk=parent.pk)  # its path as of the lock
     category = Category(slug=slug, name=name, description=description)
@@ -89,7 +89,7 @@ def category_update(*, category: Category, **fields: Any) -> Category:
     then the whole subtree's paths and depths are rewritten in one UPDATE.
     Product details embed the category, so every cached read goes stale.
     """
-    _lock_category_tree()
+    lock_category_tree()
     category = Category.objects.select_related("parent").get(pk=category.pk)
     old_path, old_depth = category.path, category.depth
     moving = "parent" in fields and (
@@ -120,7 +120,7 @@ def category_update(*, category: Category, **fields: Any) -> Category:
 def category_delete(*, category: Category) -> None:
     """Delete a category without children or products (soft-deleted ones count:
     they still reference it) -- else 409."""
-    _lock_category_tree()
+    lock_category_tree()
     if Category.objects.filter(parent=category).exists():
         raise Conflict(
             "This category has subcategories; move or delete them first.",

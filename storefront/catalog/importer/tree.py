@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from storefront.catalog.interchange import CategoryRecord, LineError
 from storefront.catalog.models import CATEGORY_MAX_DEPTH, Category, category_path_for
+from storefront.catalog.services import lock_category_tree
 
 _UPDATE_FIELDS = ["name", "description", "parent", "path", "depth", "updated_at"]
 
@@ -42,9 +43,12 @@ class CategoryTree:
     """Every category by slug, loaded (and locked against other writers) at the start."""
 
     def __init__(self) -> None:
+        # The tree lock API moves hold while they validate and write: a move that
+        # passed its checks finishes before we read the tree, later ones wait.
+        lock_category_tree()
         if connection.vendor == "postgresql":
-            # Hold category writes (API moves included) until we commit: the
-            # tree we validate against must stay the tree we write into.
+            # Hold every other category write until we commit: the tree we
+            # validate against must stay the tree we write into.
             with connection.cursor() as cursor:
                 cursor.execute(f"LOCK TABLE {Category._meta.db_table} IN SHARE ROW EXCLUSIVE MODE")
         rows = list(
