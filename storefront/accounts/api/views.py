@@ -151,5 +151,5 @@ class MeView(generics.RetrieveUpdateAPIView):
         user = self.get_object()
         serializer = MeUpdateSerializer(user, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        serializer.save()
+        services.user_update_names(user=user, **serializer.validated_data)
         return Response(UserSerializer(self.get_object(), context={"request": request}).data)

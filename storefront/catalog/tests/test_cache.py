@@ -324,6 +324,24 @@ def test_api_review_writes_invalidate_reviews_and_ratings(
     assert_fresh(api_client, detail, '"review_count":1')
 
 
+def test_review_author_renaming_themselves_invalidates_review_lists(
+    api_client, product, django_capture_on_commit_callbacks
+):
+    # given a cached review list showing its author's first name
+    author = product.reviews.get().author
+    author.first_name = "Ada"
+    author.save()
+    reviews = f"/api/v1/products/{product.pk}/reviews/"
+    prime(api_client, reviews)
+    # when the author changes their first name through /auth/me/
+    client = APIClient()
+    client.force_authenticate(author)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.patch("/api/v1/auth/me/", {"first_name": "Grace"}).status_code == 200
+    # then the next read is fresh and shows the new name
+    assert_fresh(api_client, reviews, "Grace")
+
+
 def test_product_ratings_recompute_invalidates(
     api_client, product, django_capture_on_commit_callbacks
 ):
