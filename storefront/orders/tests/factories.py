@@ -1,20 +1,17 @@
 """Factories for orders tests: products with known stock and price, orders.
 
-ProductFactory comes from the catalog's factories when they exist; otherwise a
-minimal one is defined here. Tests always pass the fields they rely on
-(stock, price, currency), so either works.
+Products come from the catalog's factories; tests always pass the fields they
+rely on (stock, price, currency).
 """
 
 from __future__ import annotations
 
-import uuid
 from decimal import Decimal
 from unittest import mock
 
-import factory
-
 from storefront.accounts.tests.factories import StaffFactory, UserFactory
-from storefront.catalog.models import Category, Product, category_path_for
+from storefront.catalog.models import Product
+from storefront.catalog.tests.factories import ProductFactory
 from storefront.orders import services, tasks
 from storefront.orders.models import Order, OrderStatus
 
@@ -28,33 +25,6 @@ ADDRESS = {
     "postal_code": "10117",
     "country": "DE",
 }
-
-try:  # pragma: no cover - depends on the catalog's progress
-    from storefront.catalog.tests.factories import ProductFactory
-except ImportError:  # pragma: no cover
-
-    class _RootCategoryFactory(factory.django.DjangoModelFactory):
-        class Meta:
-            model = Category
-
-        id = factory.LazyFunction(uuid.uuid4)
-        slug = factory.Sequence(lambda n: f"orders-category-{n}")
-        name = factory.Sequence(lambda n: f"Category {n}")
-        path = factory.LazyAttribute(lambda o: category_path_for(None, o.id))
-        depth = 0
-
-    class ProductFactory(factory.django.DjangoModelFactory):
-        class Meta:
-            model = Product
-
-        sku = factory.Sequence(lambda n: f"SKU-{n:05d}")
-        slug = factory.Sequence(lambda n: f"orders-product-{n}")
-        name = factory.Sequence(lambda n: f"Product {n}")
-        category = factory.SubFactory(_RootCategoryFactory)
-        price = Decimal("10.00")
-        currency = "EUR"
-        stock = 10
-        is_active = True
 
 
 def product(*, stock: int = 10, price: str = "10.00", currency: str = "EUR", **kwargs) -> Product:
