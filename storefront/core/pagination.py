@@ -3,6 +3,11 @@
 Page-number pagination for browsing (bounded page_size) and cursor pagination
 for feeds and deep scrolling (constant cost whatever the depth). Both put their
 links under "links" so clients never build URLs themselves.
+
+A page number that is not one (page=abc, page=0) or lies past the last page,
+and a cursor that does not decode, are bad input: a 400 with the error on the
+`page` (or `cursor`) field, codes invalid_page / invalid_cursor. (DRF's own
+answer is a 404, which reads as "this list does not exist".)
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from rest_framework import pagination
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
@@ -30,6 +36,14 @@ class PageNumberPagination(pagination.PageNumberPagination):
     @property
     def max_page_size(self) -> int:
         return settings.API_MAX_PAGE_SIZE
+
+    def paginate_queryset(self, queryset, request, view=None):
+        try:
+            return super().paginate_queryset(queryset, request, view)
+        except NotFound as exc:
+            raise ValidationError(
+                {self.page_query_param: [str(exc.detail)]}, code="invalid_page"
+            ) from exc
 
     def get_paginated_response(self, data: list[Any]) -> Response:
         request = self.request
@@ -78,6 +92,14 @@ class CursorPagination(pagination.CursorPagination):
     @property
     def max_page_size(self) -> int:
         return settings.API_MAX_PAGE_SIZE
+
+    def paginate_queryset(self, queryset, request, view=None):
+        try:
+            return super().paginate_queryset(queryset, request, view)
+        except NotFound as exc:
+            raise ValidationError(
+                {self.cursor_query_param: [str(exc.detail)]}, code="invalid_cursor"
+            ) from exc
 
     def get_paginated_response(self, data: list[Any]) -> Response:
         return Response(

@@ -38,8 +38,11 @@ class AutoSchema(SpectacularAutoSchema):
             codes.append("429")
         if self.method in {"POST", "PUT", "PATCH"}:
             codes += ["400", "415"]
-        elif self._is_list_view() and getattr(self.view, "filterset_class", None):
-            codes.append("400")
+        elif self._is_list_view() and (
+            getattr(self.view, "filterset_class", None)
+            or getattr(self.view, "pagination_class", None)
+        ):
+            codes.append("400")  # bad filters, or a page/cursor that is not one
         if not self._is_public():
             codes += ["401", "403"]
         codes += [str(c) for c in getattr(self.view, "extra_error_codes", ())]

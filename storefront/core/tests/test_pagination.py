@@ -60,10 +60,13 @@ def test_a_page_size_above_the_maximum_is_capped(api_client, five_users, setting
 
 
 @pytest.mark.parametrize("page", ["abc", "0", "-1", "999999999999999999999", "4"])
-def test_a_page_that_does_not_exist_is_a_404_problem(api_client, five_users, page):
-    # pages are addressed like resources: one that is not there is not found
-    body = assert_problem(api_client.get(f"/t/page?page_size=2&page={page}"), 404, "not_found")
-    assert body["detail"] == "Invalid page."
+def test_a_page_that_does_not_exist_is_a_400_on_the_page_field(api_client, five_users, page):
+    # a page number that is not one, or lies past the last page, is bad input:
+    # the list exists, the parameter is wrong
+    body = assert_problem(
+        api_client.get(f"/t/page?page_size=2&page={page}"), 400, "validation_error"
+    )
+    assert body["errors"] == {"page": [{"code": "invalid_page", "message": "Invalid page."}]}
 
 
 @pytest.mark.parametrize("size", ["abc", "0", "-5"])
@@ -105,8 +108,9 @@ def test_cursor_pagination_links_back(api_client, five_users):
     assert body["links"]["previous"] is None
 
 
-def test_a_tampered_cursor_is_a_404_problem(api_client, five_users):
-    assert_problem(api_client.get("/t/cursor?cursor=garbage"), 404, "not_found")
+def test_a_tampered_cursor_is_a_400_on_the_cursor_field(api_client, five_users):
+    body = assert_problem(api_client.get("/t/cursor?cursor=garbage"), 400, "validation_error")
+    assert body["errors"]["cursor"][0]["code"] == "invalid_cursor"
 
 
 def test_the_cursor_page_size_is_capped_too(api_client, five_users, settings):

@@ -19,7 +19,6 @@ from rest_framework.reverse import reverse
 from storefront.catalog import services
 from storefront.catalog.api.caching import CachedReadMixin, cached_read
 from storefront.catalog.api.filters import ProductFilter, ProductOrderingFilter
-from storefront.catalog.api.pagination import CatalogPageNumberPagination
 from storefront.catalog.api.permissions import ReadOrStaffWrite
 from storefront.catalog.api.serializers import (
     CategoryPageSerializer,
@@ -30,6 +29,7 @@ from storefront.catalog.api.serializers import (
 )
 from storefront.catalog.api.views.common import CatalogAutoSchema, product_serializer_class
 from storefront.catalog.models import Category, Product
+from storefront.core.pagination import PageNumberPagination
 
 TAGS = ["categories"]
 
@@ -67,7 +67,7 @@ def _build_tree(categories: list[Category]) -> list[Category]:
 
 class CategoryListView(CachedReadMixin, generics.ListAPIView):
     permission_classes = [ReadOrStaffWrite]
-    pagination_class = CatalogPageNumberPagination
+    pagination_class = PageNumberPagination
     serializer_class = CategorySerializer
     write_serializer_class = CategoryWriteSerializer
     schema = CatalogAutoSchema()
@@ -193,7 +193,7 @@ class CategoryProductListView(CachedReadMixin, generics.ListAPIView):
     permission_classes = [ReadOrStaffWrite]
     filter_backends = [DjangoFilterBackend, ProductOrderingFilter]
     filterset_class = ProductFilter
-    pagination_class = CatalogPageNumberPagination
+    pagination_class = PageNumberPagination
     schema = CatalogAutoSchema()
 
     def get_serializer_class(self):

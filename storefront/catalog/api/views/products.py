@@ -17,10 +17,6 @@ from rest_framework.response import Response
 from storefront.catalog import services
 from storefront.catalog.api.caching import CachedReadMixin, cached_read
 from storefront.catalog.api.filters import ProductFilter, ProductOrderingFilter
-from storefront.catalog.api.pagination import (
-    CatalogPageNumberPagination,
-    ProductCursorPagination,
-)
 from storefront.catalog.api.permissions import CanChangeProduct, ReadOrStaffWrite
 from storefront.catalog.api.serializers import (
     ProductImageSerializer,
@@ -33,6 +29,7 @@ from storefront.catalog.api.views.common import (
     product_serializer_class,
 )
 from storefront.catalog.models import Product, ProductImage
+from storefront.core.pagination import CursorPagination, PageNumberPagination
 from storefront.core.parsers import ORJSONParser
 from storefront.core.permissions import StaffModelPermissions
 
@@ -66,7 +63,7 @@ class ProductListView(ProductReadMixin, generics.ListAPIView):
     permission_classes = [ReadOrStaffWrite]
     filter_backends = [DjangoFilterBackend, ProductOrderingFilter]
     filterset_class = ProductFilter
-    pagination_class = CatalogPageNumberPagination
+    pagination_class = PageNumberPagination
     write_serializer_class = ProductWriteSerializer
 
     @extend_schema(
@@ -102,7 +99,7 @@ class ProductFeedView(ProductReadMixin, generics.ListAPIView):
     permission_classes = [ReadOrStaffWrite]
     filter_backends = [DjangoFilterBackend, ProductOrderingFilter]
     filterset_class = ProductFilter
-    pagination_class = ProductCursorPagination
+    pagination_class = CursorPagination
     ordering_choices = ("-created_at", "created_at", "price", "-price", "name", "-name")
 
     @extend_schema(
@@ -123,7 +120,7 @@ class ProductFeedView(ProductReadMixin, generics.ListAPIView):
 
 class FeaturedProductListView(ProductReadMixin, generics.ListAPIView):
     permission_classes = [ReadOrStaffWrite]
-    pagination_class = CatalogPageNumberPagination
+    pagination_class = PageNumberPagination
     filter_backends: list = []
 
     @extend_schema(

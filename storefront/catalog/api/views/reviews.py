@@ -10,11 +10,11 @@ from rest_framework.reverse import reverse
 
 from storefront.catalog import services
 from storefront.catalog.api.caching import CachedReadMixin, cached_read
-from storefront.catalog.api.pagination import CatalogPageNumberPagination
 from storefront.catalog.api.permissions import ReviewPermission
 from storefront.catalog.api.serializers import ReviewSerializer, ReviewWriteSerializer
 from storefront.catalog.api.views.common import CatalogAutoSchema
 from storefront.catalog.models import Product, Review
+from storefront.core.pagination import PageNumberPagination
 
 TAGS = ["reviews"]
 
@@ -40,7 +40,7 @@ class ReviewViewMixin(CachedReadMixin):
 
 
 class ReviewListView(ReviewViewMixin, generics.ListAPIView):
-    pagination_class = CatalogPageNumberPagination
+    pagination_class = PageNumberPagination
     extra_error_codes = (409,)
 
     @extend_schema(
