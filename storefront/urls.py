@@ -3,10 +3,15 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerView
 
 from storefront.core.health import LivenessView, ReadinessView
-from storefront.core.views import ApiRootView, SchemaView, VersionsView
+from storefront.core.views import (
+    ApiRootView,
+    RedocDocsView,
+    SchemaView,
+    SwaggerDocsView,
+    VersionsView,
+)
 
 api_patterns = [
     path("", ApiRootView.as_view(), name="root"),
@@ -21,8 +26,8 @@ urlpatterns = [
     path("readyz", ReadinessView.as_view(), name="readyz"),
     path("api/", VersionsView.as_view(), name="api-versions"),
     path("api/schema/", SchemaView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
-    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("api/docs/", SwaggerDocsView.as_view(url_name="schema"), name="docs"),
+    path("api/redoc/", RedocDocsView.as_view(url_name="schema"), name="redoc"),
     # An unknown version (v3) reaches the views, whose versioning answers 404.
     re_path(r"^api/(?P<version>v[0-9]+)/", include((api_patterns, "api"))),
     path("admin/", admin.site.urls),

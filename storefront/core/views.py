@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from django.conf import settings
 from drf_spectacular.utils import extend_schema, inline_serializer
-from drf_spectacular.views import SpectacularAPIView
+from drf_spectacular.views import (
+    SpectacularAPIView,
+    SpectacularRedocView,
+    SpectacularSwaggerSplitView,
+)
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny
@@ -87,3 +91,28 @@ class SchemaView(SpectacularAPIView):
         if version not in settings.API_VERSIONS:
             raise NotFound(f"Unknown API version {version!r}.")
         return version
+
+
+class _DocsPageMixin:
+    """Swagger UI and ReDoc pages: GET only, errors as problem JSON.
+
+    Their only renderer is an HTML template: an OPTIONS request (DRF's metadata)
+    or an error rendered through it has no template and was a 500.
+    """
+
+    http_method_names = ["get", "head"]
+
+    def handle_exception(self, exc):
+        response = super().handle_exception(exc)
+        self.request.accepted_renderer = ORJSONRenderer()
+        self.request.accepted_media_type = ORJSONRenderer.media_type
+        return response
+
+
+class SwaggerDocsView(_DocsPageMixin, SpectacularSwaggerSplitView):
+    """Swagger UI with its start-up script served from this URL (`?script`), not
+    inline: the Content-Security-Policy allows scripts from 'self' only."""
+
+
+class RedocDocsView(_DocsPageMixin, SpectacularRedocView):
+    """ReDoc (no inline script while REDOC_UI_SETTINGS is empty)."""
