@@ -227,6 +227,30 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_TIMEOUT = env_int("BROKER_CONNECT_TIMEOUT", 3)
+# Publishing while the broker is down: a few quick retries, then kombu's
+# OperationalError, which order_dispatch() logs (the order stays undispatched
+# and the dispatch sweep sends it later). Never a 500, never a long hang.
+CELERY_TASK_PUBLISH_RETRY = True
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": env_int("BROKER_PUBLISH_MAX_RETRIES", 2),
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
+if BROKER_URL.startswith(("redis://", "rediss://")):
+    _visibility_timeout = env_int("BROKER_VISIBILITY_TIMEOUT", 3600)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        # Redis has no per-connection acks: a message a worker took and never
+        # acked (the worker was killed) goes back to the queue after this many
+        # seconds. It must exceed the longest ETA/countdown (payment retries
+        # wait up to ORDER_PAYMENT_RETRY_BACKOFF_MAX), or such tasks run twice.
+        "visibility_timeout": _visibility_timeout,
+        # How often a worker looks for such messages: every 100 s by default
+        # (10 s x 10); a short visibility timeout needs a matching sweep.
+        "unacked_restore_interval": max(1, min(10, _visibility_timeout // 2)),
+        "unacked_restore_throttle": 1 if _visibility_timeout < 600 else 10,
+        "socket_connect_timeout": CELERY_BROKER_CONNECTION_TIMEOUT,
+    }
 CELERY_TIMEZONE = "UTC"
 # Workers log through Django's LOGGING (JSON lines) instead of their own format.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
@@ -235,6 +259,12 @@ CELERY_BEAT_SCHEDULE: dict = {
     "orders-expire-unpaid": {
         "task": "orders.expire_unpaid_orders",
         "schedule": float(env_int("ORDER_EXPIRY_SWEEP_SECONDS", 60)),
+    },
+    # Re-send process_order for pending orders the broker never took (it was
+    # down when they were placed): docs/reliability.md.
+    "orders-dispatch-undispatched": {
+        "task": "orders.dispatch_undispatched_orders",
+        "schedule": float(env_int("ORDER_DISPATCH_SWEEP_SECONDS", 30)),
     },
     # Delete idempotency keys past their IDEMPOTENCY_KEY_TTL_HOURS.
     "orders-purge-idempotency-keys": {
@@ -445,6 +475,10 @@ ORDER_PAYMENT_MAX_RETRIES = env_int("ORDER_PAYMENT_MAX_RETRIES", 5)
 # ORDER_PAYMENT_RETRY_BACKOFF_MAX: cap in seconds of the exponential backoff
 # (1, 2, 4... seconds with full jitter) between payment retries.
 ORDER_PAYMENT_RETRY_BACKOFF_MAX = env_int("ORDER_PAYMENT_RETRY_BACKOFF_MAX", 300)
+# ORDER_DISPATCH_GRACE_SECONDS: age a pending order must reach, with its
+# payment task never accepted by the broker, before the dispatch sweep (every
+# ORDER_DISPATCH_SWEEP_SECONDS, read above) sends it again.
+ORDER_DISPATCH_GRACE_SECONDS = env_int("ORDER_DISPATCH_GRACE_SECONDS", 30)
 # IDEMPOTENCY_KEY_TTL_HOURS: hours an Idempotency-Key is remembered (replayed).
 IDEMPOTENCY_KEY_TTL_HOURS = env_int("IDEMPOTENCY_KEY_TTL_HOURS", 24)
 # IDEMPOTENCY_LOCK_TIMEOUT_SECONDS: how long a request waits for another one

@@ -14,6 +14,7 @@ machines; `title` and `detail` are for people and may change.
 from __future__ import annotations
 
 import logging
+import sys
 from http import HTTPStatus
 from typing import Any
 
@@ -21,6 +22,8 @@ import orjson
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError as DatabaseInterfaceError
+from django.db import OperationalError as DatabaseOperationalError
 from django.http import Http404, HttpRequest, HttpResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -76,6 +79,18 @@ class ServiceUnavailable(DomainError):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     default_detail = "A service this request needs is unavailable; try again shortly."
     default_code = "service_unavailable"
+
+
+# The database cannot be reached (down, restarting, connection dropped): the
+# request may well succeed in a moment, so it is a 503, not a 500. Connections
+# are health-checked (conn_health_checks), so the next request reconnects.
+DATABASE_UNAVAILABLE = (DatabaseOperationalError, DatabaseInterfaceError)
+# Seconds a client is told to wait before retrying after a 503.
+RETRY_AFTER_SECONDS = 5
+
+
+def _database_unavailable(exc: BaseException | None) -> bool:
+    return isinstance(exc, DATABASE_UNAVAILABLE)
 
 
 def problem(
@@ -176,6 +191,10 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
         exc = exceptions.ValidationError(
             detail=exc.message_dict if hasattr(exc, "error_dict") else exc.messages
         )
+    elif _database_unavailable(exc):
+        logger.warning("database unavailable: %r", exc, extra={"path": instance})
+        exc = ServiceUnavailable()
+        exc.wait = RETRY_AFTER_SECONDS
 
     headers: dict[str, str] = {}
     if isinstance(exc, exceptions.ValidationError):
@@ -254,6 +273,15 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
+    # Django calls handler500 inside its `except` block: the error is at hand.
+    exc = sys.exc_info()[1]
+    if _database_unavailable(exc):
+        logger.warning("database unavailable: %r", exc, extra={"path": request.path})
+        response = problem_response(
+            request, 503, detail=ServiceUnavailable.default_detail, code="service_unavailable"
+        )
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
     return problem_response(
         request,
         500,

@@ -52,6 +52,10 @@ class OrderQuerySet(models.QuerySet):
     def unpaid_since(self, cutoff) -> OrderQuerySet:
         return self.filter(status=OrderStatus.PENDING, created_at__lt=cutoff)
 
+    def undispatched_since(self, cutoff) -> OrderQuerySet:
+        """Pending orders created before `cutoff` whose payment task never reached the broker."""
+        return self.unpaid_since(cutoff).filter(dispatched_at__isnull=True)
+
 
 class Order(BaseModel):
     Status = OrderStatus
@@ -105,6 +109,9 @@ class Order(BaseModel):
     cancelled_at = models.DateTimeField(null=True, blank=True, editable=False)
     fulfilled_at = models.DateTimeField(null=True, blank=True, editable=False)
     confirmation_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # When process_order was handed to the broker; null while it has not been
+    # (broker down at commit time): the dispatch sweep sends it again.
+    dispatched_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = OrderQuerySet.as_manager()
 

@@ -16,11 +16,15 @@ Errors:
 * ``tok_decline``: declined;
 * ``tok_transient``: unavailable twice, charged on the third attempt;
 * ``tok_error``: always unavailable;
+* ``tok_slow``: charged, but the answer comes SLOW_SECONDS later (the charge
+  is already recorded): fault tests kill a worker during that window
+  (storefront/orders/tests/test_faults.py);
 * anything else: declined as an unknown token.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol
@@ -78,6 +82,8 @@ class FakePaymentGateway:
     DECLINE = "tok_decline"
     TRANSIENT = "tok_transient"
     ERROR = "tok_error"
+    SLOW = "tok_slow"
+    SLOW_SECONDS = 4.0
     TRANSIENT_FAILURES = 2  # tok_transient fails this many times, then succeeds
 
     def charge(self, *, amount: Decimal, currency: str, token: str, idempotency_key: str) -> Charge:
@@ -100,6 +106,8 @@ class FakePaymentGateway:
             if record.outcome != Outcome.SUCCEEDED:  # a success is final: never charge twice
                 record.outcome = self._outcome(token, record.attempts)
             record.save(update_fields=["attempts", "outcome", "updated_at"])
+        if token == self.SLOW:
+            time.sleep(self.SLOW_SECONDS)  # a provider slow to answer, after charging
         if record.outcome == Outcome.DECLINED:
             raise PaymentDeclined(f"The card was declined (token {token!r}).")
         if record.outcome == Outcome.UNAVAILABLE:
@@ -110,7 +118,7 @@ class FakePaymentGateway:
         from storefront.orders.models import FakeCharge
 
         Outcome = FakeCharge.Outcome
-        if token == self.SUCCESS:
+        if token in {self.SUCCESS, self.SLOW}:
             return Outcome.SUCCEEDED
         if token == self.TRANSIENT:
             return Outcome.SUCCEEDED if attempt > self.TRANSIENT_FAILURES else Outcome.UNAVAILABLE

@@ -26,6 +26,7 @@ from django.db import transaction
 from django.db.models import F
 from django.template.loader import render_to_string
 from django.utils import timezone
+from kombu.exceptions import OperationalError as KombuOperationalError
 
 from storefront.catalog.cache import invalidate_catalog
 from storefront.catalog.models import Product
@@ -132,8 +133,6 @@ def order_create(
     catalog, under the row locks the reservation holds, never taken from the
     client.
     """
-    from storefront.orders import tasks
-
     _check_items(items)
     quantities = {item.product_id: item.quantity for item in items}
     with transaction.atomic():
@@ -179,9 +178,59 @@ def order_create(
             order=order, actor=user, from_status="", to_status=OrderStatus.PENDING, note="placed"
         )
         order_id = str(order.id)
-        transaction.on_commit(lambda: tasks.process_order.delay(order_id))
+        transaction.on_commit(lambda: order_dispatch(order_id=order_id))
         notify_order_created(order=order)  # staff sockets hear of every new order
     return order
+
+
+# --- Dispatching payment (docs/reliability.md, "Broker unreachable") --------
+
+
+def order_dispatch(*, order_id: UUID | str) -> bool:
+    """Send process_order for an order; mark it dispatched. Never raises on a broker outage.
+
+    Called after the order is committed. If the broker cannot take the message
+    (kombu's OperationalError, after CELERY_TASK_PUBLISH_RETRY_POLICY's few
+    quick retries) the failure is logged and the order stays undispatched
+    (`dispatched_at` null): the dispatch sweep sends it again once the broker
+    is back. The customer's 201 never depends on the broker.
+    """
+    from storefront.orders import tasks
+
+    try:
+        tasks.process_order.delay(str(order_id))
+    except KombuOperationalError:
+        logger.warning(
+            "broker unavailable: order left for the dispatch sweep",
+            exc_info=True,
+            extra={"order_id": str(order_id)},
+        )
+        return False
+    Order.objects.filter(pk=order_id, dispatched_at__isnull=True).update(
+        dispatched_at=timezone.now()
+    )
+    return True
+
+
+def orders_dispatch_undispatched(*, now: datetime | None = None) -> int:
+    """Send process_order again for pending orders the broker never took.
+
+    An order is undispatched when its on-commit publish failed (broker down)
+    or never ran (the process died between commit and publish). Orders younger
+    than ORDER_DISPATCH_GRACE_SECONDS are left to their own publish. Sending
+    twice is harmless: process_order does nothing unless the order is pending
+    and the gateway charges once per order id. Returns the number sent.
+    """
+    cutoff = (now or timezone.now()) - timedelta(seconds=settings.ORDER_DISPATCH_GRACE_SECONDS)
+    order_ids = Order.objects.undispatched_since(cutoff).values_list("id", flat=True)
+    sent = 0
+    for order_id in order_ids.iterator():
+        if not order_dispatch(order_id=order_id):
+            break  # the broker is still down: the next sweep tries again
+        sent += 1
+    if sent:
+        logger.info("dispatch sweep re-sent %d order(s)", sent)
+    return sent
 
 
 # --- The status machine -----------------------------------------------------

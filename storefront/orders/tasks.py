@@ -98,6 +98,12 @@ def expire_unpaid_orders(self) -> int:
     return services.orders_expire_unpaid(task_id=self.request.id)
 
 
+@shared_task(bind=True, name="orders.dispatch_undispatched_orders", acks_late=True)
+def dispatch_undispatched_orders(self) -> int:
+    """Re-send process_order for pending orders the broker never took (beat)."""
+    return services.orders_dispatch_undispatched()
+
+
 @shared_task(name="orders.purge_idempotency_keys", acks_late=True)
 def purge_idempotency_keys() -> int:
     """Delete expired idempotency keys (beat, hourly)."""
