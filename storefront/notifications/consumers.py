@@ -18,8 +18,10 @@ import logging
 from typing import Any
 
 from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
+from redis.exceptions import RedisError
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
@@ -32,6 +34,13 @@ logger = logging.getLogger("storefront.notifications")
 # Close codes (4000-4999 are for applications; these mirror HTTP statuses).
 CLOSE_UNAUTHORIZED = 4401  # no, bad or late auth message; bad token; inactive user
 CLOSE_IDLE = 4408  # the client stopped talking: nothing received for too long
+# The channel layer (Redis) failed: the socket cannot hear its groups any more.
+# Standard "internal error"; clients reconnect with backoff and catch up over
+# REST (GET /notifications/?since=), docs/api/realtime.md.
+CLOSE_LAYER_UNAVAILABLE = 1011
+
+# What the channel layer raises when Redis is down or unreachable.
+LAYER_ERRORS = (RedisError, OSError, asyncio.TimeoutError)
 
 # A client that sends nothing for this many heartbeat intervals is dead; it is
 # closed at the next heartbeat, so after 2 to 3 silent intervals.
@@ -57,6 +66,29 @@ def user_for_access_token(raw: Any):
 
 
 class NotificationConsumer(AsyncJsonWebsocketConsumer):
+    async def __call__(self, scope, receive, send) -> None:
+        """Close with 1011 when the channel layer fails, instead of crashing.
+
+        channels' dispatch loop reads the client and the layer together; a layer
+        error (Redis down: in group_add while authenticating, or in the layer
+        read of an open socket) would otherwise escape as an unhandled ASGI
+        exception and drop the TCP connection without a close frame (1006).
+        """
+        self.tasks: list[asyncio.Task] = []
+        try:
+            await super().__call__(scope, receive, send)
+        except LAYER_ERRORS as exc:
+            logger.warning(
+                "channel layer unavailable; closing the notification socket (1011)",
+                extra={"error": repr(exc)},
+            )
+            await self._cancel_tasks()
+            # The client may be gone already; there is nobody left to tell.
+            with contextlib.suppress(Exception):
+                await send({"type": "websocket.close", "code": CLOSE_LAYER_UNAVAILABLE})
+        except StopConsumer:  # pragma: no cover - the base class handles it
+            pass
+
     async def connect(self) -> None:
         self.user = None
         self.closing = False
@@ -69,6 +101,9 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
 
     async def disconnect(self, code: int) -> None:
         # The base class has already left self.groups.
+        await self._cancel_tasks()
+
+    async def _cancel_tasks(self) -> None:
         for task in self.tasks:
             task.cancel()
         for task in self.tasks:
