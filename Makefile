@@ -66,6 +66,11 @@ test: $(STAMP) check-services lint  ## Lint, migrations check, schema check, pyt
 	$(test_env) $(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null
 	$(test_env) $(PY) -m pytest --cov --cov-report=term $(PYTEST_ARGS)
 
+.PHONY: fuzz
+fuzz: $(STAMP) check-services  ## Contract fuzzing with schemathesis, deeper than make test's bounded pass
+	$(test_env) FUZZ_DEEP=1 FUZZ_MAX_EXAMPLES=$${FUZZ_MAX_EXAMPLES:-40} \
+	  $(PY) -m pytest storefront/core/tests/test_fuzz_contract.py -p no:cacheprovider $(PYTEST_ARGS)
+
 .PHONY: schema
 schema: $(STAMP)  ## Regenerate docs/api/openapi*.yaml from the code
 	$(test_env) $(PY) manage.py spectacular --validate --fail-on-warn --api-version v1 --file docs/api/openapi.yaml

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.utils import OpenApiResponse
+from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import AllowAny
 
 from storefront.core.serializers import ProblemSerializer
@@ -47,6 +48,14 @@ class AutoSchema(SpectacularAutoSchema):
             codes += ["401", "403"]
         codes += [str(c) for c in getattr(self.view, "extra_error_codes", ())]
         return sorted(set(codes))
+
+    def get_paginated_name(self, serializer_name: str) -> str:
+        # A page-number page and a cursor page of one serializer differ in shape
+        # (count/page/pages or not); under one component name the first one
+        # documented would describe both (it did: /products/feed/).
+        if isinstance(self._get_paginator(), CursorPagination):
+            return f"CursorPaginated{serializer_name}List"
+        return super().get_paginated_name(serializer_name)
 
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)

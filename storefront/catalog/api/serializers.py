@@ -37,7 +37,8 @@ class LinksSerializer(serializers.Serializer):
 
 class CategorySerializer(serializers.ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api:category-detail", lookup_field="slug")
-    parent = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    # Null for a root category (documented as nullable: the schema said string).
+    parent = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
     parent_url = serializers.SerializerMethodField()
     products_url = serializers.HyperlinkedIdentityField(
         view_name="api:category-products", lookup_field="slug"
