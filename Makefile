@@ -71,6 +71,10 @@ fuzz: $(STAMP) check-services  ## Contract fuzzing with schemathesis, deeper tha
 	$(test_env) FUZZ_DEEP=1 FUZZ_MAX_EXAMPLES=$${FUZZ_MAX_EXAMPLES:-40} \
 	  $(PY) -m pytest storefront/core/tests/test_fuzz_contract.py -p no:cacheprovider $(PYTEST_ARGS)
 
+.PHONY: soak
+soak: $(STAMP)  ## 200 clients for 60 s on a 10k-product catalog, private PostgreSQL and Redis (not part of make test)
+	$(PY) bench/soak/soak.py $(SOAK_ARGS)
+
 .PHONY: schema
 schema: $(STAMP)  ## Regenerate docs/api/openapi*.yaml from the code
 	$(test_env) $(PY) manage.py spectacular --validate --fail-on-warn --api-version v1 --file docs/api/openapi.yaml

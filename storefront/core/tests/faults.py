@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import contextlib
 import os
+import pwd
+import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -159,3 +162,66 @@ def children_of(pid: int) -> list[int]:
     with contextlib.suppress(OSError), open(path) as handle:
         return [int(child) for child in handle.read().split()]
     return []
+
+
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+
+
+class PrivatePostgres:
+    """A throw-away PostgreSQL cluster (initdb in a temporary directory).
+
+    PostgreSQL refuses to run as root, so when the tests run as root the
+    cluster belongs to the `postgres` system user (runuser). `stop()` and
+    `start()` act on this cluster only (pg_ctl -D <its data directory>).
+    """
+
+    def __init__(self, *, max_connections: int = 100) -> None:
+        self.max_connections = max_connections
+        if not (PG_BIN / "initdb").exists():
+            raise RuntimeError(f"no PostgreSQL binaries in {PG_BIN}")
+        self.port = free_port()
+        self.root = Path(tempfile.mkdtemp(prefix="sf-pg-"))
+        self.data = self.root / "data"
+        self.as_owner: list[str] = []
+        if os.geteuid() == 0:
+            owner = pwd.getpwnam("postgres")
+            os.chown(self.root, owner.pw_uid, owner.pw_gid)
+            self.as_owner = ["runuser", "-u", "postgres", "--"]
+        self._run(
+            PG_BIN / "initdb", "-D", self.data, "-U", "postgres", "-A", "trust",
+            "-E", "UTF8", "--no-sync", "--no-instructions",
+        )  # fmt: skip
+        self.start()
+
+    def url(self, name: str) -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/{name}"
+
+    def _run(self, *argv: object) -> None:
+        subprocess.run(
+            [*self.as_owner, *map(str, argv)],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            timeout=60,
+        )
+
+    def start(self) -> None:
+        options = (
+            f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.root} "
+            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+            f"-c max_connections={self.max_connections}"
+        )
+        self._run(
+            PG_BIN / "pg_ctl", "-D", self.data, "-l", self.root / "log", "-o", options,
+            "-w", "-t", "30", "start",
+        )  # fmt: skip
+
+    def stop(self, mode: str = "immediate") -> None:
+        """Stop this cluster (pg_ctl signals the postmaster PID of its data directory)."""
+        if (self.data / "postmaster.pid").exists():
+            self._run(PG_BIN / "pg_ctl", "-D", self.data, "-m", mode, "-w", "stop")
+
+    def destroy(self) -> None:
+        with contextlib.suppress(Exception):
+            self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
