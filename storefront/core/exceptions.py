@@ -21,6 +21,7 @@ from typing import Any
 import orjson
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import InterfaceError as DatabaseInterfaceError
 from django.db import OperationalError as DatabaseOperationalError
@@ -61,6 +62,14 @@ class DomainError(exceptions.APIException):
 
     def __init__(self, detail: str | None = None, code: str | None = None) -> None:
         super().__init__(detail=detail, code=code)
+
+
+class PayloadTooLarge(exceptions.ParseError):
+    """The request body is over DATA_UPLOAD_MAX_MEMORY_SIZE (a parse error, 413)."""
+
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is too large."
+    default_code = "payload_too_large"
 
 
 class Conflict(DomainError):
@@ -191,6 +200,16 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
         exc = exceptions.ValidationError(
             detail=exc.message_dict if hasattr(exc, "error_dict") else exc.messages
         )
+    elif isinstance(exc, RequestDataTooBig):
+        # Django's own body limit (DATA_UPLOAD_MAX_MEMORY_SIZE), met while DRF
+        # reads the body: the client's doing, not a server error.
+        exc = PayloadTooLarge(
+            f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes."
+        )
+    elif isinstance(exc, SuspiciousOperation):
+        # Too many form fields or files (DATA_UPLOAD_MAX_NUMBER_FIELDS/_FILES),
+        # a malformed multipart body...: Django answers these with a 400.
+        exc = exceptions.ParseError(str(exc) or None)
     elif _database_unavailable(exc):
         logger.warning("database unavailable: %r", exc, extra={"path": instance})
         exc = ServiceUnavailable()

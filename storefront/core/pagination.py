@@ -101,6 +101,14 @@ class CursorPagination(pagination.CursorPagination):
                 {self.cursor_query_param: [str(exc.detail)]}, code="invalid_cursor"
             ) from exc
 
+    def decode_cursor(self, request):
+        # The position is a client-supplied string compared with a column:
+        # with a NUL in it, PostgreSQL refuses the query (a 500).
+        cursor = super().decode_cursor(request)
+        if cursor is not None and cursor.position is not None and "\x00" in cursor.position:
+            raise NotFound(self.invalid_cursor_message)
+        return cursor
+
     def get_paginated_response(self, data: list[Any]) -> Response:
         return Response(
             {

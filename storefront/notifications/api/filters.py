@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import django_filters
 
+from storefront.core.filters import UTCIsoDateTimeFilter
 from storefront.notifications.models import Notification
 
 
@@ -12,7 +13,7 @@ class NotificationFilter(django_filters.FilterSet):
         method="filter_unread",
         label="true: only unread notifications; false: only read ones.",
     )
-    since = django_filters.IsoDateTimeFilter(
+    since = UTCIsoDateTimeFilter(
         method="filter_since",
         label=(
             "ISO 8601 timestamp (e.g. 2026-05-01T12:00:00Z; percent-encode a '+' offset): "

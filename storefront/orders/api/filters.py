@@ -6,6 +6,7 @@ import uuid
 
 import django_filters
 
+from storefront.core.filters import UTCIsoDateTimeFilter
 from storefront.orders.models import Order, OrderStatus
 
 
@@ -14,10 +15,10 @@ class OrderFilter(django_filters.FilterSet):
     user = django_filters.CharFilter(
         method="filter_user", label="The customer: a user id or an e-mail address."
     )
-    created_after = django_filters.IsoDateTimeFilter(
+    created_after = UTCIsoDateTimeFilter(
         field_name="created_at", lookup_expr="gte", label="Placed at or after (ISO 8601)."
     )
-    created_before = django_filters.IsoDateTimeFilter(
+    created_before = UTCIsoDateTimeFilter(
         field_name="created_at", lookup_expr="lt", label="Placed before (ISO 8601)."
     )
 
