@@ -80,6 +80,10 @@ schema: $(STAMP)  ## Regenerate docs/api/openapi*.yaml from the code
 	$(test_env) $(PY) manage.py spectacular --validate --fail-on-warn --api-version v1 --file docs/api/openapi.yaml
 	$(test_env) $(PY) manage.py spectacular --validate --fail-on-warn --api-version v2 --file docs/api/openapi-v2.yaml
 
+.PHONY: bench
+bench: $(STAMP)  ## Benchmark app vs bench/baseline vs bench/limit (BENCH_PRODUCTS=100000, BENCH_CATALOG=file); docs/performance.md
+	$(PY) -m bench.run --plots docs/performance $(BENCH_ARGS)
+
 .PHONY: clean
 clean:  ## Remove the environment and local data (var/)
 	rm -rf $(VENV) .tools var .pytest_cache .ruff_cache .coverage htmlcov

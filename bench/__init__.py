@@ -1,0 +1,1 @@
+"""Benchmarks: `make bench` (bench/run.py) reproduces every figure of docs/performance.md."""

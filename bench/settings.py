@@ -1,0 +1,39 @@
+"""Settings of the benchmarked server: production settings plus two bench-only hooks.
+
+The server under test runs `storefront.asgi:application` with
+DJANGO_SETTINGS_MODULE=bench.settings. Everything comes from
+storefront.settings unchanged, except, and only when asked for:
+
+* BENCH_COUNT_QUERIES=1 adds `bench.querycount.QueryCountMiddleware` (SQL
+  statements per request in the `X-SQL-Queries` response header);
+* the cache backend is `bench.cache.BypassableRedisCache`, which behaves
+  exactly like django-redis unless a request carries `X-Bench-Cache: bypass`,
+  in which case cached catalog responses are neither read nor stored (the
+  honest "uncached" variant: the whole miss path runs, generations included);
+* BENCH_DB_POOL=1 swaps persistent connections for psycopg's connection pool
+  (a measured choice, docs/performance.md).
+"""
+
+from __future__ import annotations
+
+import os
+
+from storefront.settings import *  # noqa: F403
+from storefront.settings import CACHES, DATABASES, MIDDLEWARE, env_bool, env_int
+
+if env_bool("BENCH_COUNT_QUERIES", False):
+    MIDDLEWARE = ["bench.querycount.QueryCountMiddleware", *MIDDLEWARE]
+
+if CACHES["default"]["BACKEND"] == "django_redis.cache.RedisCache":
+    CACHES["default"]["BACKEND"] = "bench.cache.BypassableRedisCache"
+    MIDDLEWARE = ["bench.cache.CacheBypassMiddleware", *MIDDLEWARE]
+
+if env_bool("BENCH_DB_POOL", False):
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"]["pool"] = {
+        "min_size": env_int("BENCH_DB_POOL_MIN", 2),
+        "max_size": env_int("BENCH_DB_POOL_MAX", 8),
+    }
+
+BENCH = True
+BENCH_RUN_ID = os.environ.get("BENCH_RUN_ID", "")
