@@ -10,8 +10,9 @@ storefront.settings unchanged, except, and only when asked for:
   exactly like django-redis unless a request carries `X-Bench-Cache: bypass`,
   in which case cached catalog responses are neither read nor stored (the
   honest "uncached" variant: the whole miss path runs, generations included);
-* BENCH_DB_POOL=1 swaps persistent connections for psycopg's connection pool
-  (a measured choice, docs/performance.md).
+
+Database connections are the production ones (DB_POOL, DB_CONN_MAX_AGE): the
+`persistent` variant of bench/run.py sets them back to persistent connections.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from __future__ import annotations
 import os
 
 from storefront.settings import *  # noqa: F403
-from storefront.settings import CACHES, DATABASES, MIDDLEWARE, env_bool, env_int
+from storefront.settings import CACHES, MIDDLEWARE, env_bool
 
 if env_bool("BENCH_COUNT_QUERIES", False):
     MIDDLEWARE = ["bench.querycount.QueryCountMiddleware", *MIDDLEWARE]
@@ -27,13 +28,6 @@ if env_bool("BENCH_COUNT_QUERIES", False):
 if CACHES["default"]["BACKEND"] == "django_redis.cache.RedisCache":
     CACHES["default"]["BACKEND"] = "bench.cache.BypassableRedisCache"
     MIDDLEWARE = ["bench.cache.CacheBypassMiddleware", *MIDDLEWARE]
-
-if env_bool("BENCH_DB_POOL", False):
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
-    DATABASES["default"]["OPTIONS"]["pool"] = {
-        "min_size": env_int("BENCH_DB_POOL_MIN", 2),
-        "max_size": env_int("BENCH_DB_POOL_MAX", 8),
-    }
 
 BENCH = True
 BENCH_RUN_ID = os.environ.get("BENCH_RUN_ID", "")
