@@ -19,6 +19,7 @@ from rest_framework.reverse import reverse
 from storefront.catalog import services
 from storefront.catalog.api.caching import CachedReadMixin, cached_read
 from storefront.catalog.api.filters import ProductFilter, ProductOrderingFilter
+from storefront.catalog.api.pagination import CatalogPageNumberPagination
 from storefront.catalog.api.permissions import ReadOrStaffWrite
 from storefront.catalog.api.serializers import (
     CategoryPageSerializer,
@@ -193,7 +194,7 @@ class CategoryProductListView(CachedReadMixin, generics.ListAPIView):
     permission_classes = [ReadOrStaffWrite]
     filter_backends = [DjangoFilterBackend, ProductOrderingFilter]
     filterset_class = ProductFilter
-    pagination_class = PageNumberPagination
+    pagination_class = CatalogPageNumberPagination
     schema = CatalogAutoSchema()
 
     def get_serializer_class(self):

@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from storefront.catalog import services
 from storefront.catalog.api.caching import CachedReadMixin, cached_read
 from storefront.catalog.api.filters import ProductFilter, ProductOrderingFilter
+from storefront.catalog.api.pagination import CatalogPageNumberPagination
 from storefront.catalog.api.permissions import CanChangeProduct, ReadOrStaffWrite
 from storefront.catalog.api.serializers import (
     ProductImageSerializer,
@@ -63,7 +64,7 @@ class ProductListView(ProductReadMixin, generics.ListAPIView):
     permission_classes = [ReadOrStaffWrite]
     filter_backends = [DjangoFilterBackend, ProductOrderingFilter]
     filterset_class = ProductFilter
-    pagination_class = PageNumberPagination
+    pagination_class = CatalogPageNumberPagination
     write_serializer_class = ProductWriteSerializer
 
     @extend_schema(
