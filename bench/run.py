@@ -105,6 +105,9 @@ def base_env(args, database: str, settings: str = "bench.settings") -> dict[str,
         THROTTLE_ANON="1000000000/s",
         THROTTLE_USER="1000000000/s",
         JWT_ACCESS_MINUTES="600",
+        # One key space per database: runs (and the two sizes of one run) share
+        # the Redis db, and counts and generations must not leak between them.
+        CACHE_KEY_PREFIX=f"bench-{database}",
         PYTHONPATH=str(ROOT),
     )
     environ.pop("BENCH_COUNT_QUERIES", None)
