@@ -748,7 +748,12 @@ def _terminate(signum, frame):  # SIGTERM: stop the servers we started, then exi
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, _terminate)
-    results = run(args)
+    try:
+        results = run(args)
+    finally:  # a failed or interrupted run leaves no database behind either
+        drop_database(args.database_url, args.db_name + "_small")
+        if not args.keep_db:
+            drop_database(args.database_url, args.db_name)
     out = Path(args.out)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     (out / f"results-{stamp}.json").write_text(json.dumps(results, indent=2, default=str))
