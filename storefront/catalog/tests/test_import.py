@@ -18,6 +18,8 @@ import pytest
 from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from storefront.accounts.models import User
 from storefront.accounts.roles import CUSTOMER
@@ -136,6 +138,30 @@ def test_import_valid_file_creates_every_row_and_reports_counts():
     assert "reviews 4 created, 0 updated" in output
     assert "users 3 created" in output
     assert "0 rejected" in output
+
+
+def test_import_refreshes_the_planner_statistics_of_what_it_wrote():
+    # Given a valid file
+    # When it is imported
+    with CaptureQueriesContext(connection) as queries:
+        run_import(VALID)
+
+    # Then the tables it wrote were analysed once the import committed, so the
+    # planner knows their sizes at once (ANALYZE updates pg_class in place)
+    analyze = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("ANALYZE")]
+    assert len(analyze) == 1
+    for table in ("catalog_category", "catalog_product", "catalog_review", "accounts_user"):
+        assert f'"{table}"' in analyze[0]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname, reltuples FROM pg_class WHERE relname = ANY(%s)",
+            [["catalog_product", "catalog_review", "catalog_category"]],
+        )
+        assert dict(cursor.fetchall()) == {
+            "catalog_category": 4,
+            "catalog_product": 3,
+            "catalog_review": 4,
+        }
 
 
 def test_import_stores_values_exactly():
