@@ -23,9 +23,12 @@ from rest_framework.settings import api_settings
 _LINK = {"type": "string", "format": "uri", "nullable": True}
 
 
-class PageNumberPagination(pagination.PageNumberPagination):
+class _SharedRules:
+    """What both paginators do the same way: sizes from settings, bad input a 400."""
+
     page_size_query_param = "page_size"
-    page_size_query_description = "Number of results per page (1 to the maximum)."
+    invalid_param: str  # the query parameter a NotFound from DRF is about
+    invalid_code: str
 
     # Both sizes are read at request time (DRF reads PAGE_SIZE once, at import),
     # so that a settings change, in a test or a reload, applies everywhere.
@@ -42,8 +45,14 @@ class PageNumberPagination(pagination.PageNumberPagination):
             return super().paginate_queryset(queryset, request, view)
         except NotFound as exc:
             raise ValidationError(
-                {self.page_query_param: [str(exc.detail)]}, code="invalid_page"
+                {self.invalid_param: [str(exc.detail)]}, code=self.invalid_code
             ) from exc
+
+
+class PageNumberPagination(_SharedRules, pagination.PageNumberPagination):
+    page_size_query_description = "Number of results per page (1 to the maximum)."
+    invalid_param = "page"
+    invalid_code = "invalid_page"
 
     def get_paginated_response(self, data: list[Any]) -> Response:
         request = self.request
@@ -79,27 +88,12 @@ class PageNumberPagination(pagination.PageNumberPagination):
         }
 
 
-class CursorPagination(pagination.CursorPagination):
+class CursorPagination(_SharedRules, pagination.CursorPagination):
     """Newest first; stable under inserts, constant cost at any depth."""
 
     ordering = ("-created_at", "-id")
-    page_size_query_param = "page_size"
-
-    def get_page_size(self, request) -> int | None:
-        self.page_size = api_settings.PAGE_SIZE
-        return super().get_page_size(request)
-
-    @property
-    def max_page_size(self) -> int:
-        return settings.API_MAX_PAGE_SIZE
-
-    def paginate_queryset(self, queryset, request, view=None):
-        try:
-            return super().paginate_queryset(queryset, request, view)
-        except NotFound as exc:
-            raise ValidationError(
-                {self.cursor_query_param: [str(exc.detail)]}, code="invalid_cursor"
-            ) from exc
+    invalid_param = "cursor"
+    invalid_code = "invalid_cursor"
 
     def decode_cursor(self, request):
         # The position is a client-supplied string compared with a column:
