@@ -173,8 +173,8 @@ if DATABASE_URL:
             DATABASES["default"]["CONN_MAX_AGE"] = 0
             DATABASES["default"]["OPTIONS"]["pool"] = {
                 "min_size": env_int("DB_POOL_MIN_SIZE", 2),
-                "max_size": env_int("DB_POOL_MAX_SIZE", 10),
-                "timeout": env_int("DB_POOL_TIMEOUT", 3),
+                "max_size": env_int("DB_POOL_MAX_SIZE", 20),
+                "timeout": env_int("DB_POOL_TIMEOUT", 10),
                 "check": ConnectionPool.check_connection,
             }
 else:
