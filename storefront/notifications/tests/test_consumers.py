@@ -109,7 +109,8 @@ def bad_token(request, user):
 
 
 def order_stand_in(user, **fields) -> SimpleNamespace:
-    """Until storefront.orders lands: the attributes the wrappers read."""
+    """Only the attributes the order wrappers read (they are duck-typed; the real
+    Order goes through them in storefront/orders/tests/test_notifications.py)."""
     defaults = {
         "id": uuid4(),
         "user_id": user.pk,

@@ -32,7 +32,8 @@ UNREACHABLE_REDIS = {
 
 
 def order_stand_in(user, **fields) -> SimpleNamespace:
-    """Until storefront.orders lands: the attributes the wrappers read."""
+    """Only the attributes the order wrappers read (they are duck-typed; the real
+    Order goes through them in storefront/orders/tests/test_notifications.py)."""
     defaults = {
         "id": uuid4(),
         "user_id": user.pk,
@@ -222,7 +223,7 @@ def test_mark_all_read_counts_only_the_users_unread(user, other_user):
     assert Notification.objects.for_user(other_user).unread().count() == 1
 
 
-# --- order wrappers (with a stand-in until storefront.orders lands) --------------
+# --- order wrappers (duck-typed: a stand-in here, the real Order in orders tests) --
 
 
 @pytest.mark.django_db
