@@ -28,3 +28,8 @@ class InvalidTransition(Conflict):
 class PaymentUnavailable(ServiceUnavailable):
     default_detail = "The payment provider is unavailable; try again shortly."
     default_code = "payment_unavailable"
+
+
+class PriceChanging(Conflict):
+    default_detail = "Prices of products in this order are changing right now; try again."
+    default_code = "price_changing"

@@ -7,8 +7,10 @@ is cancelled, writes the audit event and schedules the side effects with
 `transaction.on_commit`.
 
 Stock is reserved with conditional UPDATEs (stock = stock - q WHERE stock >= q)
-taken in ascending product id order, so concurrent orders can neither oversell
-nor deadlock; every stock change invalidates the catalog read cache.
+taken in ascending product id order, last in the order's transaction, so
+concurrent orders can neither oversell nor deadlock and a popular product's
+row stays locked only briefly; every stock change invalidates the catalog
+read cache.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from storefront.orders.exceptions import (
     InvalidTransition,
     OutOfStock,
     PaymentUnavailable,
+    PriceChanging,
     ProductUnavailable,
 )
 from storefront.orders.models import (
@@ -55,6 +58,9 @@ from storefront.orders.payments import (
 
 logger = logging.getLogger("storefront.orders")
 
+# How many times an order is built again when a price changes under it.
+PRICE_CHANGE_RETRIES = 3
+
 
 @dataclass(frozen=True)
 class OrderItem:
@@ -65,28 +71,42 @@ class OrderItem:
 # --- Stock ------------------------------------------------------------------
 
 
-def _reserve_stock(quantities: Mapping[UUID, int]) -> None:
-    """Take the stock of every product or fail (the caller's transaction rolls back).
+class _PriceChanged(Exception):
+    """A product's price or currency changed between reading it and reserving it."""
+
+
+def _reserve_stock(quantities: Mapping[UUID, int], products: Mapping[UUID, Product]) -> None:
+    """Take the stock of every product, at the price read, or fail (the caller rolls back).
 
     One conditional UPDATE per product, in ascending id order: the row locks
     are always taken in the same order, so two orders sharing products wait
     for each other instead of deadlocking, and `stock >= q` in the WHERE
-    clause makes overselling impossible whatever the concurrency.
+    clause makes overselling impossible whatever the concurrency. The price
+    and currency the order lines were built from are part of the condition:
+    the stock is only taken if they still hold under the lock.
     """
     now = timezone.now()
     for product_id in sorted(quantities):
         quantity = quantities[product_id]
-        available = Product.objects.filter(pk=product_id, is_active=True, stock__gte=quantity)
-        reserved = available.update(stock=F("stock") - quantity, updated_at=now)
-        if reserved:
+        read = products[product_id]
+        available = Product.objects.filter(
+            pk=product_id,
+            is_active=True,
+            stock__gte=quantity,
+            price=read.price,
+            currency=read.currency,
+        )
+        if available.update(stock=F("stock") - quantity, updated_at=now):
             continue
         product = Product.objects.filter(pk=product_id, is_active=True).first()
         if product is None:
             raise ProductUnavailable(f"Product {product_id} does not exist or is not for sale.")
-        raise OutOfStock(
-            f"Not enough stock for product {product.id} ({product.name}, sku {product.sku}): "
-            f"{quantity} requested, {product.stock} available."
-        )
+        if product.stock < quantity:
+            raise OutOfStock(
+                f"Not enough stock for product {product.id} ({product.name}, sku {product.sku}): "
+                f"{quantity} requested, {product.stock} available."
+            )
+        raise _PriceChanged(product_id)
     invalidate_catalog(product_ids=list(quantities))
 
 
@@ -130,15 +150,44 @@ def order_create(
     """Reserve the stock and record a pending order; payment runs after commit.
 
     Prices, line totals and the order total are computed here from the
-    catalog, under the row locks the reservation holds, never taken from the
-    client.
+    catalog, never taken from the client.
+
+    The row locks of the stock reservation are taken last, just before the
+    commit: every buyer of a popular product waits for that row, so it is held
+    for two statements, not for the whole order (measured in
+    docs/performance.md, "Orders"). The lines are built from an unlocked read,
+    and the reservation only succeeds if each product still has the price and
+    currency read; if one changed in between, the whole order is built again.
     """
     _check_items(items)
     quantities = {item.product_id: item.quantity for item in items}
+    for _attempt in range(PRICE_CHANGE_RETRIES):
+        try:
+            return _order_create_once(
+                user=user,
+                items=items,
+                quantities=quantities,
+                shipping_address=shipping_address,
+                payment_token=payment_token,
+            )
+        except _PriceChanged:
+            continue
+    raise PriceChanging("Prices of these products are changing right now; try again.")
+
+
+def _order_create_once(
+    *,
+    user,
+    items: Sequence[OrderItem],
+    quantities: Mapping[UUID, int],
+    shipping_address: Mapping[str, str],
+    payment_token: str,
+) -> Order:
     with transaction.atomic():
-        _reserve_stock(quantities)
-        # The rows are locked by our UPDATEs: what we read is what we sell.
-        products = Product.objects.in_bulk(list(quantities))
+        products = Product.objects.filter(is_active=True).in_bulk(list(quantities))
+        missing = [str(product_id) for product_id in quantities if product_id not in products]
+        if missing:
+            raise ProductUnavailable(f"Product {missing[0]} does not exist or is not for sale.")
         currencies = {product.currency for product in products.values()}
         if len(currencies) != 1:
             raise CurrencyMismatch(
@@ -177,6 +226,8 @@ def order_create(
         OrderEvent.objects.create(
             order=order, actor=user, from_status="", to_status=OrderStatus.PENDING, note="placed"
         )
+        # Last: from here to the commit, the products' rows are locked.
+        _reserve_stock(quantities, products)
         order_id = str(order.id)
         transaction.on_commit(lambda: order_dispatch(order_id=order_id))
         notify_order_created(order=order)  # staff sockets hear of every new order

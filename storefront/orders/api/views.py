@@ -73,7 +73,8 @@ class OrderListCreateView(_OrderQuerysetMixin, generics.ListCreateAPIView):
             "is sent) or `failed` (stock released); unpaid orders are cancelled after "
             "ORDER_PAYMENT_TIMEOUT_MINUTES. Items: 1 to 50 distinct active products, "
             "quantity 1 to 100 each, all in one currency. Errors: 409 `out_of_stock` "
-            "(naming the product), 422 `product_unavailable`, `currency_mismatch`, "
+            "(naming the product), 409 `price_changing` (retry), 422 `product_unavailable`, "
+            "`currency_mismatch`, "
             "`idempotency_key_reused`. Answers 201 with the order and its Location."
             + _IDEMPOTENCY_NOTE
         ),

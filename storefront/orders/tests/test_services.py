@@ -19,6 +19,7 @@ from storefront.orders.exceptions import (
     InvalidTransition,
     OutOfStock,
     PaymentUnavailable,
+    PriceChanging,
     ProductUnavailable,
 )
 from storefront.orders.models import FakeCharge, Order, OrderEvent, OrderStatus
@@ -116,6 +117,79 @@ def test_later_catalog_changes_do_not_change_an_order():
     # then the order keeps what was sold
     line = order.lines.get()
     assert (line.unit_price, line.name) == (Decimal("10.00"), p.name)
+
+
+def _read_before_a_price_change(monkeypatch, p: Product, times: int) -> None:
+    """Make the first `times` orders of `p` see an older price than the one in
+    the database, as when a staff edit commits between the order's unlocked
+    read and its row lock."""
+    reserve = services._reserve_stock
+    remaining = [times]
+
+    def stale_then_reserve(quantities, products):
+        if remaining[0]:
+            remaining[0] -= 1
+            products[p.pk].price -= Decimal("1.00")
+        return reserve(quantities, products)
+
+    monkeypatch.setattr(services, "_reserve_stock", stale_then_reserve)
+
+
+def test_an_order_is_built_again_at_the_new_price_when_a_price_changes_under_it(monkeypatch):
+    # given a product whose price changes once while the order is being built
+    p = product(stock=5, price="12.00")
+    _read_before_a_price_change(monkeypatch, p, times=1)
+
+    # when it is ordered
+    order = place(UserFactory(), [(p, 2)])
+
+    # then the order was built again, at the price that held under the lock
+    assert order.lines.get().unit_price == Decimal("12.00")
+    assert order.total == Decimal("24.00")
+    assert stock_of(p) == 3
+    assert Order.objects.count() == 1
+
+
+def test_prices_that_keep_changing_are_a_conflict_and_nothing_is_kept(monkeypatch):
+    # given a product whose price changes before every reservation
+    p = product(stock=5, price="12.00")
+    _read_before_a_price_change(monkeypatch, p, times=services.PRICE_CHANGE_RETRIES)
+
+    # when it is ordered
+    with pytest.raises(PriceChanging) as excinfo:
+        place(UserFactory(), [(p, 1)])
+
+    # then the customer is asked to retry, and no order or stock change remains
+    assert excinfo.value.status_code == 409
+    assert excinfo.value.get_codes() == "price_changing"
+    assert Order.objects.count() == 0
+    assert stock_of(p) == 5
+
+
+def test_the_stock_rows_are_locked_last_in_the_order_transaction():
+    """Buyers of one popular product queue on its row: it must stay locked for
+    the reservation and the commit only, not for the whole order."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    p = product(stock=5)
+    user = UserFactory()
+
+    with CaptureQueriesContext(connection) as queries:
+        place(user, [(p, 1)])
+
+    statements = [q["sql"].lstrip().split()[0].upper() + " " + q["sql"] for q in queries]
+    stock_update = next(
+        i
+        for i, sql in enumerate(statements)
+        if sql.startswith("UPDATE") and "catalog_product" in sql
+    )
+    inserts = [i for i, sql in enumerate(statements) if sql.startswith("INSERT")]
+    assert inserts
+    assert max(inserts) < stock_update
+    assert not any(
+        sql.startswith(("INSERT", "UPDATE", "SELECT")) for sql in statements[stock_update + 1 :]
+    ), statements[stock_update + 1 :]
 
 
 def test_order_create_out_of_stock_names_the_product_and_reserves_nothing():
