@@ -324,6 +324,15 @@ SIMPLE_JWT = {
     "LEEWAY": 0,
 }
 
+# Verified registration (storefront/accounts, docs/api/authentication.md).
+# ACCOUNT_VERIFICATION_MAX_AGE: seconds a registration's confirmation token
+# (e-mailed) stays valid; 3 days by default.
+ACCOUNT_VERIFICATION_MAX_AGE = env_int("ACCOUNT_VERIFICATION_MAX_AGE", 3 * 24 * 3600)
+# FRONTEND_VERIFY_URL: the link in the confirmation e-mail, with ?token=<token>
+# appended: your front end's page that POSTs the token to /api/v1/auth/verify/.
+# The default is that endpoint itself (POST only): set it in a deployment.
+FRONTEND_VERIFY_URL = env_str("FRONTEND_VERIFY_URL", "http://127.0.0.1:8000/api/v1/auth/verify/")
+
 # --- REST framework ---------------------------------------------------------
 API_VERSIONS = ["v1", "v2"]
 REST_FRAMEWORK = {

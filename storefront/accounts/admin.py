@@ -23,7 +23,7 @@ class UserAdmin(DjangoUserAdmin):
     add_form = UserCreateForm
     ordering = ("email",)
     list_display = ("email", "first_name", "last_name", "is_staff", "is_active", "date_joined")
-    list_filter = ("is_staff", "is_superuser", "is_active", "groups")
+    list_filter = ("is_staff", "is_superuser", "is_active", "pending_verification", "groups")
     search_fields = ("email", "first_name", "last_name")
     readonly_fields = ("last_login", "date_joined", "created_at", "updated_at")
     fieldsets = (
@@ -31,7 +31,16 @@ class UserAdmin(DjangoUserAdmin):
         ("Name", {"fields": ("first_name", "last_name")}),
         (
             "Permissions",
-            {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")},
+            {
+                "fields": (
+                    "is_active",
+                    "pending_verification",
+                    "is_staff",
+                    "is_superuser",
+                    "groups",
+                    "user_permissions",
+                )
+            },
         ),
         ("Dates", {"fields": ("last_login", "date_joined", "created_at", "updated_at")}),
     )

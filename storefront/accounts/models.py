@@ -1,4 +1,8 @@
-"""The user: UUID id, e-mail as the login (unique whatever its case)."""
+"""The user: UUID id, e-mail as the login (unique whatever its case).
+
+An account registered through the API starts inactive and `pending_verification`
+until its owner follows the e-mailed link (services.user_verify).
+"""
 
 from __future__ import annotations
 
@@ -48,6 +52,15 @@ class User(BaseModel, AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(
         default=True, help_text="Unset instead of deleting accounts; inactive users cannot log in."
     )
+    # Distinguishes "registered, address not confirmed yet" from "deactivated by
+    # staff": only the former may be activated by a link or re-registered.
+    pending_verification = models.BooleanField(
+        default=False,
+        help_text=(
+            "Registered through the API, address not confirmed yet (the account is "
+            "inactive until the e-mailed link is used)."
+        ),
+    )
     date_joined = models.DateTimeField(default=timezone.now)
 
     objects = UserManager()
@@ -60,6 +73,16 @@ class User(BaseModel, AbstractBaseUser, PermissionsMixin):
         ordering = ["email"]
         constraints = [
             models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_unique"),
+            # An account awaiting its confirmation cannot be active: activating it
+            # by hand (admin) means clearing pending_verification too.
+            models.CheckConstraint(
+                condition=models.Q(pending_verification=False) | models.Q(is_active=False),
+                name="accounts_user_pending_is_inactive",
+                violation_error_message=(
+                    "An account pending verification cannot be active; "
+                    "clear pending verification to activate it."
+                ),
+            ),
         ]
 
     def __str__(self) -> str:

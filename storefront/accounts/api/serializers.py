@@ -7,8 +7,6 @@ from rest_framework import serializers
 from storefront.accounts.models import User
 from storefront.core.fields import LinkField
 
-UNIQUE_EMAIL_MESSAGE = "An account with this e-mail address already exists."
-
 
 class UserSerializer(serializers.ModelSerializer):
     """The account as its owner sees it."""
@@ -36,6 +34,9 @@ class UserSerializer(serializers.ModelSerializer):
 
 
 class RegisterSerializer(serializers.Serializer):
+    """A registration. Only the form of the input is validated: an address that
+    already has an account is not an error (the answer is the same 202)."""
+
     email = serializers.EmailField(max_length=254)
     password = serializers.CharField(
         write_only=True, max_length=128, trim_whitespace=False, style={"input_type": "password"}
@@ -44,10 +45,7 @@ class RegisterSerializer(serializers.Serializer):
     last_name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
 
     def validate_email(self, value: str) -> str:
-        value = User.objects.normalize_email(value)
-        if User.objects.filter(email__iexact=value).exists():
-            raise serializers.ValidationError(UNIQUE_EMAIL_MESSAGE, code="unique")
-        return value
+        return User.objects.normalize_email(value)
 
     def validate(self, attrs: dict) -> dict:
         candidate = User(
@@ -69,6 +67,20 @@ class RegisterSerializer(serializers.Serializer):
                 }
             ) from exc
         return attrs
+
+
+class VerifySerializer(serializers.Serializer):
+    token = serializers.CharField(
+        max_length=128,
+        trim_whitespace=True,
+        help_text="The token of the confirmation e-mail sent on registration.",
+    )
+
+
+class MessageSerializer(serializers.Serializer):
+    """A message for the person using the client."""
+
+    detail = serializers.CharField()
 
 
 class MeUpdateSerializer(serializers.ModelSerializer):

@@ -1,11 +1,9 @@
-"""Registration, JWT tokens (rotation + blacklist), logout and the own profile."""
+"""Registration and its confirmation, JWT tokens (rotation + blacklist), logout, profile."""
 
 from __future__ import annotations
 
-from django.db import IntegrityError
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
-from rest_framework.exceptions import ErrorDetail, ValidationError
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -15,16 +13,26 @@ from rest_framework_simplejwt.serializers import TokenBlacklistSerializer
 
 from storefront.accounts import services
 from storefront.accounts.api.serializers import (
-    UNIQUE_EMAIL_MESSAGE,
     LogoutSerializer,
+    MessageSerializer,
     MeUpdateSerializer,
     RegisterSerializer,
     UserSerializer,
+    VerifySerializer,
 )
 from storefront.accounts.models import User
 from storefront.core.throttling import AuthRateThrottle
 
 TAGS = ["auth"]
+
+
+# One answer for every registration that passes validation, whether the
+# address is new, pending verification or already registered: the e-mail
+# sent to the address is what differs (no account enumeration).
+REGISTRATION_ACCEPTED = (
+    "Check your inbox: we have sent a message to this address to complete the registration."
+)
+ADDRESS_CONFIRMED = "Your e-mail address is confirmed. You can sign in now."
 
 
 class RegisterView(generics.GenericAPIView):
@@ -36,28 +44,57 @@ class RegisterView(generics.GenericAPIView):
     @extend_schema(
         summary="Register a customer account",
         description=(
-            "Creates a customer account with the e-mail address as login. The password must "
-            "pass the server's password validators. Strictly rate limited (scope `auth`)."
+            "Starts the registration of a customer account with the e-mail address as "
+            "login. The password must pass the server's password validators; invalid input "
+            "is a 400. Any valid request is answered 202 with the same body, whether or not "
+            "the address already has an account (the answer does not reveal accounts). The "
+            "address then receives an e-mail: for a new address (or one whose registration "
+            "is not confirmed yet) a confirmation token to send to `POST auth/verify/`; the "
+            "account cannot sign in until then. For an address that already has an account, "
+            "a notice to its owner; that account is not changed. "
+            "Strictly rate limited (scope `auth`)."
         ),
-        responses={201: UserSerializer},
+        responses={
+            202: OpenApiResponse(
+                MessageSerializer, description="Accepted; the next step is in the e-mail."
+            )
+        },
         tags=TAGS,
     )
     def post(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            user = services.user_register(**serializer.validated_data)
-        except IntegrityError as exc:
-            # Two registrations of one address at once: the serializer's check
-            # passed for both, the database constraint stopped the second.
-            raise ValidationError(
-                {"email": [ErrorDetail(UNIQUE_EMAIL_MESSAGE, code="unique")]}
-            ) from exc
-        user = User.objects.prefetch_related("groups").get(pk=user.pk)
-        return Response(
-            UserSerializer(user, context=self.get_serializer_context()).data,
-            status=status.HTTP_201_CREATED,
-        )
+        services.user_register(**serializer.validated_data)
+        return Response({"detail": REGISTRATION_ACCEPTED}, status=status.HTTP_202_ACCEPTED)
+
+
+class VerifyView(generics.GenericAPIView):
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+    throttle_classes = [AuthRateThrottle]
+    serializer_class = VerifySerializer
+
+    @extend_schema(
+        summary="Confirm a registration",
+        description=(
+            "Activates the account registered with the token's address: the token is the one "
+            "in the confirmation e-mail (valid once, for `ACCOUNT_VERIFICATION_MAX_AGE` "
+            "seconds, 3 days by default). A forged, altered, expired or already used token is "
+            "a 400 with code `invalid_token`; registering again sends a new one. "
+            "Strictly rate limited (scope `auth`)."
+        ),
+        responses={
+            200: OpenApiResponse(
+                MessageSerializer, description="The account is active; sign in with auth/token/."
+            )
+        },
+        tags=TAGS,
+    )
+    def post(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.user_verify(token=serializer.validated_data["token"])
+        return Response({"detail": ADDRESS_CONFIRMED})
 
 
 @extend_schema(

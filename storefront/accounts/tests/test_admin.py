@@ -67,3 +67,25 @@ def test_the_change_page_query_count_does_not_grow_with_groups(admin_client):
     busy = StaffFactory(roles=["staff", "customer", "a", "b"])
 
     assert _queries(admin_client, f"/admin/accounts/user/{busy.pk}/change/") == few
+
+
+def test_activating_an_account_pending_verification_asks_to_clear_the_flag(admin_client):
+    # given an account registered through the API, not confirmed yet
+    user = UserFactory(is_active=False, pending_verification=True)
+    form = {"email": user.email, "first_name": "", "last_name": "", "pending_verification": "on"}
+    url = f"/admin/accounts/user/{user.pk}/change/"
+
+    # when staff tick "active" only, the form says why it cannot be saved
+    response = admin_client.post(url, {**form, "is_active": "on"})
+
+    assert response.status_code == 200
+    assert "clear pending verification to activate it" in response.content.decode()
+    user.refresh_from_db()
+    assert not user.is_active
+
+    # and with the flag cleared, the account is activated
+    del form["pending_verification"]
+    assert admin_client.post(url, {**form, "is_active": "on"}).status_code == 302
+    user.refresh_from_db()
+    assert user.is_active
+    assert not user.pending_verification

@@ -30,3 +30,10 @@ def test_factories_accept_a_password_and_roles():
     assert user.check_password("another strong pass 7")
     assert user.groups.count() == 0
     assert UserFactory().email != UserFactory().email
+
+
+def test_factory_accounts_are_active_with_no_confirmation_pending():
+    # Verified registration concerns the API only: tests' accounts log in at once.
+    for user in (UserFactory(), StaffFactory()):
+        assert user.is_active
+        assert not user.pending_verification

@@ -52,6 +52,7 @@ class TestUser:
         assert not user.is_staff
         assert not user.is_superuser
         assert user.is_active
+        assert not user.pending_verification  # staff-made accounts need no confirmation
 
     def test_create_superuser_forces_the_flags(self):
         admin = User.objects.create_superuser("root@example.com", "x", is_staff=False)
@@ -129,6 +130,8 @@ class TestDemoAccounts:
         for account in accounts:
             user = User.objects.get(email=account["email"])
             assert user.check_password(account["password"])
+            assert user.is_active
+            assert not user.pending_verification
         assert User.objects.get(email="admin@example.com").is_superuser
         staff = User.objects.get(email="staff@example.com")
         assert staff.is_staff

@@ -65,6 +65,8 @@ MATRIX: dict[tuple[str, str], tuple[int, int, int, int]] = {
     # --- auth: public endpoints (no authentication classes), then the profile ---
     ("api:auth-register", "POST"): (400, 400, 400, 400),
     ("api:auth-register", "OPTIONS"): (200, 200, 200, 200),
+    ("api:auth-verify", "POST"): (400, 400, 400, 400),
+    ("api:auth-verify", "OPTIONS"): (200, 200, 200, 200),
     ("api:auth-token", "POST"): (400, 400, 400, 400),
     ("api:auth-token", "OPTIONS"): (200, 200, 200, 200),
     ("api:auth-token-refresh", "POST"): (400, 400, 400, 400),

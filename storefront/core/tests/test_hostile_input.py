@@ -262,6 +262,7 @@ def _nul_bodies(catalog) -> list[tuple[str, str, str, dict]]:
                 "first_name": "\x00",
             },
         ),
+        ("anonymous", "post", "/api/v1/auth/verify/", {"token": "a\x00b"}),
         ("anonymous", "post", "/api/v1/auth/token/", {"email": "a\x00@x.com", "password": "x\x00"}),
         ("anonymous", "post", "/api/v1/auth/token/refresh/", {"refresh": "a\x00b"}),
         ("anonymous", "post", "/api/v1/auth/logout/", {"refresh": "a\x00b"}),

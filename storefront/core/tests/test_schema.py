@@ -111,6 +111,10 @@ def test_writes_document_validation_and_media_type_errors():
     register = operations["POST /api/v1/auth/register/"]["responses"]
     assert {"400", "415", "429"} <= set(register)
     assert "401" not in register  # public endpoint
+    assert "202" in register  # the same answer whether or not the address is taken
+    verify = operations["POST /api/v1/auth/verify/"]["responses"]
+    assert {"200", "400", "415", "429"} <= set(verify)
+    assert "401" not in verify
     me = operations["PATCH /api/v1/auth/me/"]["responses"]
     assert {"400", "401", "403", "404", "415"} <= set(me)
     assert "401" in operations["POST /api/v1/auth/logout/"]["responses"]

@@ -6,8 +6,9 @@
 * The token endpoint gives one answer for an unknown address, a wrong
   password and a deactivated account, and runs the password hasher for
   unknown addresses too (no timing difference to measure).
-* Registration does say that an address is taken (400 `unique`): a known,
-  accepted residual risk, bounded by the throttle (docs/security.md).
+* Registration does not say whether an address is taken either: the same
+  202, byte for byte, and the same password hash; the e-mail sent to the
+  address is what differs (docs/security.md).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from unittest import mock
 import pytest
 from django.contrib.auth.hashers import get_hasher
 
+from storefront.accounts.models import User
 from storefront.accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
 from storefront.core.testing import assert_problem
 
@@ -48,7 +50,7 @@ def test_login_attempts_past_the_budget_are_429_with_retry_after(api_client, aut
 def test_registration_past_the_budget_is_429(api_client, auth_rate):
     for i in range(3):
         payload = {"email": f"new{i}@example.com", "password": DEFAULT_PASSWORD}
-        assert api_client.post(REGISTER, payload).status_code == 201
+        assert api_client.post(REGISTER, payload).status_code == 202
 
     response = api_client.post(
         REGISTER, {"email": "new9@example.com", "password": DEFAULT_PASSWORD}
@@ -109,17 +111,53 @@ def test_an_unknown_address_still_costs_a_password_hash(api_client):
     assert encode.called
 
 
-def test_registration_reveals_a_taken_address_residual_risk(api_client):
-    """Documented residual risk (docs/security.md): the 400 says the address is
-    taken. If this changes (neutral answer + e-mail), update the doc."""
+# Headers that differ between any two requests, whatever they ask.
+_PER_REQUEST_HEADERS = {"X-Request-ID"}
+
+
+def _headers(response) -> dict[str, str]:
+    return {k: v for k, v in response.headers.items() if k not in _PER_REQUEST_HEADERS}
+
+
+def test_registration_does_not_reveal_whether_an_address_is_taken(api_client):
+    # given an active account, an unconfirmed registration and a staff-deactivated account
     UserFactory(email="taken@example.com")
+    api_client.post(REGISTER, {"email": "pending@example.com", "password": DEFAULT_PASSWORD})
+    UserFactory(email="banned@example.com", is_active=False)
 
-    response = api_client.post(
-        REGISTER, {"email": "taken@example.com", "password": DEFAULT_PASSWORD}
-    )
+    # when each address, and a new one, is registered
+    answers = [
+        api_client.post(REGISTER, {"email": email, "password": DEFAULT_PASSWORD})
+        for email in (
+            "new@example.com",
+            "taken@example.com",
+            "TAKEN@example.com",
+            "pending@example.com",
+            "banned@example.com",
+        )
+    ]
 
-    body = assert_problem(response, 400, "validation_error")
-    assert body["errors"]["email"][0]["code"] == "unique"
+    # then the answers are identical, byte for byte, apart from the request id
+    assert {r.status_code for r in answers} == {202}
+    assert len({r.content for r in answers}) == 1
+    assert all(_headers(r) == _headers(answers[0]) for r in answers)
+
+
+@pytest.mark.parametrize("taken", [False, True], ids=["new", "taken"])
+def test_registration_costs_one_password_hash_whether_or_not_the_address_is_taken(
+    api_client, taken
+):
+    if taken:
+        UserFactory(email="ann@example.com")
+    hasher = type(get_hasher())
+
+    with mock.patch.object(hasher, "encode", autospec=True, side_effect=hasher.encode) as encode:
+        response = api_client.post(
+            REGISTER, {"email": "ann@example.com", "password": "some long password 5"}
+        )
+
+    assert response.status_code == 202
+    assert encode.call_count == 1
 
 
 def test_registration_never_grants_privileges(api_client):
@@ -128,9 +166,13 @@ def test_registration_never_grants_privileges(api_client):
         "password": DEFAULT_PASSWORD,
         "is_staff": True,
         "is_superuser": True,
+        "is_active": True,
+        "pending_verification": False,
         "roles": ["staff"],
         "groups": [1],
     }
-    body = api_client.post(REGISTER, payload).json()
-    assert body["is_staff"] is False
-    assert body["roles"] == ["customer"]
+    assert api_client.post(REGISTER, payload).status_code == 202
+    user = User.objects.get(email="climber@example.com")
+    assert (user.is_staff, user.is_superuser, user.is_active) == (False, False, False)
+    assert user.pending_verification
+    assert list(user.groups.values_list("name", flat=True)) == ["customer"]

@@ -93,7 +93,7 @@ def test_registration_shares_the_auth_budget(api_client, rates):
     rates(auth="1/min")
     payload = {"email": "new@example.com", "password": DEFAULT_PASSWORD}
 
-    assert api_client.post("/api/v1/auth/register/", payload, format="json").status_code == 201
+    assert api_client.post("/api/v1/auth/register/", payload, format="json").status_code == 202
     payload["email"] = "other@example.com"
     response = api_client.post("/api/v1/auth/register/", payload, format="json")
 
