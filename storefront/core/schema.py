@@ -16,6 +16,7 @@ _DESCRIPTIONS = {
     "401": "Not authenticated, or the token is invalid or expired.",
     "403": "Authenticated, but not allowed to do this.",
     "404": "Not found (or not yours).",
+    "406": "Not acceptable: the Accept header allows none of the media types offered.",
     "409": "Conflicts with the resource's current state.",
     "415": "Unsupported media type; send application/json.",
     "422": "Well-formed, but cannot be processed.",
@@ -31,7 +32,8 @@ class AutoSchema(SpectacularAutoSchema):
         return any(cls is AllowAny for cls in classes)
 
     def _error_codes(self) -> list[str]:
-        codes = []
+        # 406: content negotiation runs before anything else, on every operation.
+        codes = ["406"]
         # 404: an object looked up by the path, or an unknown API version.
         if "{" in self.path or getattr(self.view, "versioning_class", None) is not None:
             codes.append("404")

@@ -105,6 +105,27 @@ def test_every_operation_is_documented_with_its_errors(version):
     assert not problems, "\n".join(problems)
 
 
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "path",
+    sorted(
+        name.split(" ", 1)[1]
+        for name, _ in _operations("v1")
+        if name.startswith("GET ") and "{" not in name and "/schema/" not in name
+    ),
+)
+def test_an_accept_header_nothing_satisfies_is_the_documented_406(path, api_client):
+    # given an operation, which documents 406
+    operation = dict(_operations("v1"))[f"GET {path}"]
+    assert "406" in operation["responses"]
+
+    # when a client accepts only a media type the API never produces
+    response = api_client.get(path, HTTP_ACCEPT="text/csv")
+
+    # then the answer is that 406, as problem details
+    assert_problem(response, 406, "not_acceptable")
+
+
 def test_writes_document_validation_and_media_type_errors():
     operations = dict(_operations("v1"))
 
