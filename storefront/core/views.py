@@ -22,6 +22,7 @@ from storefront.core.renderers import ORJSONRenderer
 # namespace. Apps add their collections here as they arrive.
 ROOT_LINKS: dict[str, str] = {
     "register": "api:auth-register",
+    "verify": "api:auth-verify",
     "token": "api:auth-token",
     "token_refresh": "api:auth-token-refresh",
     "logout": "api:auth-logout",

@@ -447,3 +447,10 @@ class TestMethodsAndThrottling:
             assert 1 <= int(response["Retry-After"]) <= 60
         assert not User.objects.get(email="a@example.com").is_active
         assert not User.objects.filter(email="b@example.com").exists()
+
+
+def test_the_api_root_links_registration_and_its_confirmation(api_client):
+    links = api_client.get("/api/v1/").json()["links"]
+
+    assert links["register"].endswith("/api/v1/auth/register/")
+    assert links["verify"].endswith("/api/v1/auth/verify/")
