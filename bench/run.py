@@ -40,6 +40,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from storefront.core.server import uvicorn_command  # noqa: E402
+
 PY = sys.executable
 DB_PREFIX = "storefront_bench"
 
@@ -169,8 +173,8 @@ def server(environ: dict, app: str, workers: int, *, server_kind: str = "uvicorn
         cmd = [PY, "-m", "granian", "--interface", "asgi", "--host", "127.0.0.1"]
         cmd += ["--port", str(port), "--workers", str(workers), "--no-ws", app.replace(":", ":")]
     else:
-        cmd = [PY, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port)]
-        cmd += ["--workers", str(workers), "--no-access-log", "--lifespan", "off"]
+        cmd = uvicorn_command(host="127.0.0.1", port=port, workers=workers, python=PY)
+        cmd[cmd.index("storefront.asgi:application")] = app  # the same server for every target
     started = time.perf_counter()
     # Logs stay on as in production (JSON lines), written to a file nobody reads
     # during the run (a pipe nobody reads would block the server once full).

@@ -36,6 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from storefront.core.server import uvicorn_command  # noqa: E402
 from storefront.core.testing import free_port, private_redis, wait_for_port  # noqa: E402
 from storefront.core.tests.faults import PrivatePostgres  # noqa: E402
 
@@ -238,9 +239,9 @@ def main() -> int:
             port = free_port()
             logs = {name: open(Path(tmp) / f"{name}.log", "wb") for name in ("web", "worker")}  # noqa: SIM115
             processes["web"] = subprocess.Popen(  # noqa: S603
-                [python, "-m", "uvicorn", "storefront.asgi:application", "--host", "127.0.0.1",
-                 "--port", str(port), "--workers", str(args.web_workers), "--lifespan", "off",
-                 "--no-access-log"],
+                uvicorn_command(
+                    host="127.0.0.1", port=port, workers=args.web_workers, python=python
+                ),
                 cwd=ROOT, env=env, stdout=logs["web"], stderr=subprocess.STDOUT,
                 start_new_session=True,
             )  # fmt: skip

@@ -20,6 +20,8 @@ from django.conf import settings
 from django.core.management import call_command, get_commands
 from django.core.management.base import BaseCommand
 
+from storefront.core.server import uvicorn_command
+
 STOP_TIMEOUT = 15  # seconds a child gets to shut down before SIGKILL
 
 
@@ -53,12 +55,8 @@ class Command(BaseCommand):
         workers = 1 if settings.EMBEDDED else max(1, options["workers"])
         python = sys.executable
         commands = {
-            "web": [
-                python, "-m", "uvicorn", "storefront.asgi:application",
-                "--host", host, "--port", str(port), "--workers", str(workers),
-                "--no-access-log", "--lifespan", "off", "--timeout-graceful-shutdown", "10",
-            ],
-        }  # fmt: skip
+            "web": uvicorn_command(host=host, port=port, workers=workers, python=python),
+        }
         if not settings.EMBEDDED and not settings.CELERY_TASK_ALWAYS_EAGER:
             beat_schedule = Path(settings.VAR_DIR) / "celerybeat-schedule"
             beat_schedule.parent.mkdir(parents=True, exist_ok=True)
