@@ -36,7 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from storefront.core.server import uvicorn_command  # noqa: E402
+from storefront.core.server import web_command  # noqa: E402
 from storefront.core.testing import free_port, private_redis, wait_for_port  # noqa: E402
 from storefront.core.tests.faults import PrivatePostgres  # noqa: E402
 
@@ -239,7 +239,7 @@ def main() -> int:
             port = free_port()
             logs = {name: open(Path(tmp) / f"{name}.log", "wb") for name in ("web", "worker")}  # noqa: SIM115
             processes["web"] = subprocess.Popen(  # noqa: S603
-                uvicorn_command(
+                web_command(
                     host="127.0.0.1", port=port, workers=args.web_workers, python=python
                 ),
                 cwd=ROOT, env=env, stdout=logs["web"], stderr=subprocess.STDOUT,

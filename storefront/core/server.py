@@ -1,27 +1,38 @@
-"""The web server's command line, in one place: `make run`, the benchmark and
-the soak test start the web processes exactly as docs/deployment.md says.
+"""The web server's command line, in one place: `make run`, the benchmark, the
+soak test and the tests that need a real server start the web processes
+exactly as docs/deployment.md says.
 
-`--timeout-keep-alive 75`: an idle keep-alive connection must be closed by
-the client or the proxy in front, never by the server first. When both sides
-give up on an idle connection after the same time (uvicorn's default is 5 s,
-httpx's too), a request sent on it just as the server closes it fails with a
-connection reset: that was every transport error of the soak test. Load
-balancers keep idle connections for 60 s by default (AWS ALB, nginx
-`keepalive_timeout` 75 s upstream of clients), so the server waits longer.
+The server is granian (ASGI, HTTP and WebSocket), chosen by measurement
+against uvicorn (docs/performance.md, "ASGI server"):
+
+* with several workers, uvicorn's processes share one listening socket and
+  the worker that happens to be awake accepts most keep-alive connections:
+  with 8 clients and 2 workers, one worker did nearly all the work and the
+  uncached reads ran at the speed of one worker. granian spreads the
+  connections over its workers: 1.8x the uncached throughput at 2 workers,
+  the same at 1 worker;
+* granian keeps an idle HTTP/1.1 connection until the client (or the proxy
+  in front) closes it. uvicorn closed idle connections after 5 s, the same
+  time as httpx's pool, and sometimes just as the client reused one: that
+  was every transport error of the soak test.
+
+`asginl`: ASGI without the lifespan protocol, which Django does not speak.
+`--workers-kill-timeout`: on SIGTERM, requests in flight get that long.
 """
 
 from __future__ import annotations
 
 import sys
 
-KEEP_ALIVE_SECONDS = 75
+APPLICATION = "storefront.asgi:application"
+GRACEFUL_SHUTDOWN_SECONDS = 10
 
 
-def uvicorn_command(*, host: str, port: int, workers: int, python: str | None = None) -> list[str]:
+def web_command(*, host: str, port: int, workers: int, python: str | None = None) -> list[str]:
     return [
-        python or sys.executable, "-m", "uvicorn", "storefront.asgi:application",
+        python or sys.executable, "-m", "granian", "--interface", "asginl",
         "--host", host, "--port", str(port), "--workers", str(workers),
-        "--no-access-log", "--lifespan", "off",
-        "--timeout-keep-alive", str(KEEP_ALIVE_SECONDS),
-        "--timeout-graceful-shutdown", "10",
+        "--no-access-log",  # ours, with request ids: storefront.core.middleware
+        "--workers-kill-timeout", str(GRACEFUL_SHUTDOWN_SECONDS),
+        APPLICATION,
     ]  # fmt: skip

@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.db import connection
 
-from storefront.core.server import uvicorn_command
+from storefront.core.server import web_command
 from storefront.core.testing import free_port, wait_for_port
 
 # Generous: the CI machine has 2 cores and runs other suites meanwhile.
@@ -130,7 +130,7 @@ def running(argv: list[str], env: dict[str, str], *, port: int | None = None) ->
 def server(env: dict[str, str]) -> Iterator[tuple[str, Process]]:
     """The web server as deployed (one worker); yields (base URL, process)."""
     port = free_port()
-    argv = uvicorn_command(host="127.0.0.1", port=port, workers=1)
+    argv = web_command(host="127.0.0.1", port=port, workers=1)
     with running(argv, env, port=port) as process:
         yield f"http://127.0.0.1:{port}", process
 

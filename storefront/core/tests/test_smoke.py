@@ -185,7 +185,7 @@ def test_make_run_serves_the_api_and_stops_cleanly(tmp_path):
 
     # then it exits cleanly and leaves no process behind
     assert code == 0, server.output()
-    assert children, "serve should have started uvicorn"
+    assert children, "serve should have started the web server"
     assert not [pid for pid in children if _alive(pid)]
     assert "Stopped." in server.output()
 

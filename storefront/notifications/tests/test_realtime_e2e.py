@@ -1,7 +1,7 @@
 """End to end, across processes: the running server over a real socket.
 
 A notification created in one process (as a Celery worker would) reaches a
-socket held by another process (the uvicorn web server) through channels-redis.
+socket held by another process (the web server) through channels-redis.
 Both processes use the test database (committed data: transactional test) and
 the tests' Redis.
 """
@@ -21,6 +21,7 @@ import websockets
 from django.conf import settings
 from django.db import connection
 
+from storefront.core.server import web_command
 from storefront.core.testing import free_port, wait_for_port
 from storefront.notifications.models import Notification
 from storefront.notifications.tests.conftest import access_token
@@ -59,7 +60,7 @@ def subprocess_env() -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def server(django_db_setup):
-    """uvicorn serving storefront.asgi:application on a free port; stopped by its PID.
+    """The web server as deployed, on a free port; stopped by its PID.
 
     Module-scoped (it takes seconds to start); it is stopped before the session
     ends, so the test database is dropped with no connection left open on it.
@@ -67,8 +68,7 @@ def server(django_db_setup):
     port = free_port()
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "storefront.asgi:application",
-             "--host", "127.0.0.1", "--port", str(port), "--lifespan", "off", "--no-access-log"],
+            web_command(host="127.0.0.1", port=port, workers=1),
             cwd=settings.BASE_DIR,
             env=subprocess_env(),
             stdout=log,

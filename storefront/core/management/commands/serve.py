@@ -1,8 +1,9 @@
 """`manage.py serve`: what `make run` runs.
 
 Migrates, collects static files, loads demo data on first start, then serves
-the ASGI application with uvicorn. In full mode (DATABASE_URL and REDIS_URL
-set) it also starts a Celery worker and Celery beat. One Ctrl-C or SIGTERM
+the ASGI application with granian (storefront/core/server.py). In full mode
+(DATABASE_URL and REDIS_URL set) it also starts a Celery worker and Celery
+beat. One Ctrl-C or SIGTERM
 stops every process it started; if one of them dies, the others are stopped
 too and the command exits non-zero.
 """
@@ -20,7 +21,7 @@ from django.conf import settings
 from django.core.management import call_command, get_commands
 from django.core.management.base import BaseCommand
 
-from storefront.core.server import uvicorn_command
+from storefront.core.server import web_command
 
 STOP_TIMEOUT = 15  # seconds a child gets to shut down before SIGKILL
 
@@ -35,7 +36,7 @@ class Command(BaseCommand):
             "--workers",
             type=int,
             default=int(os.environ.get("WEB_CONCURRENCY", "1")),
-            help="uvicorn worker processes (embedded mode always uses 1: SQLite, locmem).",
+            help="web worker processes (embedded mode always uses 1: SQLite, locmem).",
         )
         parser.add_argument(
             "--demo-products",
@@ -55,7 +56,7 @@ class Command(BaseCommand):
         workers = 1 if settings.EMBEDDED else max(1, options["workers"])
         python = sys.executable
         commands = {
-            "web": uvicorn_command(host=host, port=port, workers=workers, python=python),
+            "web": web_command(host=host, port=port, workers=workers, python=python),
         }
         if not settings.EMBEDDED and not settings.CELERY_TASK_ALWAYS_EAGER:
             beat_schedule = Path(settings.VAR_DIR) / "celerybeat-schedule"
