@@ -564,6 +564,26 @@ def run(args) -> dict:
             duration=max(args.duration, 2.0),
             warmup=max(args.warmup, 0.5),
         )
+        # The same two latency targets without queueing: one client at a time.
+        # Under a closed loop of N clients, p50 is about N / throughput (Little's
+        # law), so the figures above measure throughput as much as latency.
+        measure(
+            "app",
+            port,
+            "search_selective_1client",
+            [{"path": next(ep["path"] for ep in eps if ep["name"] == "search_selective"),
+              "headers": BYPASS}],
+            concurrency=1,
+        )  # fmt: skip
+        measure(
+            "app",
+            port,
+            "order_create_1client",
+            order_requests(fx)[:1],
+            concurrency=1,
+            duration=max(args.duration, 2.0),
+            warmup=max(args.warmup, 0.5),
+        )
         results["sell_out"] = sell_out(port, fx)
         time.sleep(1)
     results["orders_check"] = pymodule(environ, "bench.fixtures", str(fx_path), "--check-orders")
