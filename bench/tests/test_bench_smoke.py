@@ -61,6 +61,8 @@ def test_bench_harness_runs_every_endpoint_without_errors(tmp_path):
         "category_subtree",
         "v2_list",
         "order_create",
+        "search_selective_1client",
+        "order_create_1client",
     }
     assert set(app) == expected
     for target, measures in results["measures"].items():
@@ -72,6 +74,8 @@ def test_bench_harness_runs_every_endpoint_without_errors(tmp_path):
         "list_page1_cached",
         "detail_cached",
         "order_create",
+        "search_selective_1client",
+        "order_create_1client",
     }
     # Counted by the server, equal at both sizes; a cache hit runs no SQL.
     counts = results["sql_queries"]
