@@ -147,6 +147,9 @@ def _summary(queryset) -> dict:
     nodes = list(_plan_nodes(plan["Plan"]))
     return {
         "indexes": sorted({n["Index Name"] for n in nodes if "Index Name" in n}),
+        "index_only": sorted(
+            {n["Index Name"] for n in nodes if n["Node Type"] == "Index Only Scan"}
+        ),
         "seq_scans": sorted({n["Relation Name"] for n in nodes if n["Node Type"] == "Seq Scan"}),
         "ms": round(plan["Execution Time"], 2),
     }
@@ -164,9 +167,13 @@ def explain(fixtures_path: str) -> dict:
             listing.order_by("-created_at", "-id")[:20],
             ("catalog_product_created_at",),
         ),
+        # As catalog/api/pagination.py selects deep pages: ids first, in the
+        # visible products' own index (an index-only scan), then the rows.
         "list_page500": (
-            listing.order_by("-created_at", "-id")[9980:10000],
-            ("catalog_product_created_at",),
+            listing.filter(
+                pk__in=listing.order_by("-created_at", "-id").values("pk")[9980:10000]
+            ).order_by("-created_at", "-id"),
+            ("catalog_prod_visible_new",),
         ),
         "list_count": (listing.values("pk"), None),
         "detail": (listing.filter(pk=fixtures["detail_id"]), ("catalog_product_pkey",)),

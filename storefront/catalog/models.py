@@ -195,6 +195,14 @@ class Product(SoftDeleteModel):
                 name="catalog_prod_featured",
                 condition=Q(is_featured=True, is_active=True, deleted_at__isnull=True),
             ),
+            # The public list's order over the visible products only, id included:
+            # deep pages skip their offset in this index alone (index-only scan),
+            # see catalog/api/pagination.py.
+            models.Index(
+                fields=["-created_at", "-id"],
+                name="catalog_prod_visible_new",
+                condition=Q(is_active=True, deleted_at__isnull=True),
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(price__gt=0), name="catalog_product_price_positive"),
