@@ -165,7 +165,7 @@ def explain(fixtures_path: str) -> dict:
     checks = {
         "list_page1": (
             listing.order_by("-created_at", "-id")[:20],
-            ("catalog_product_created_at",),
+            ("catalog_prod_visible_new", "catalog_product_created_at"),
         ),
         # As catalog/api/pagination.py selects deep pages: ids first, in the
         # visible products' own index (an index-only scan), then the rows.
@@ -192,7 +192,12 @@ def explain(fixtures_path: str) -> dict:
                 price__lte=Decimal(500),
                 stock__gt=0,
             ).order_by("-created_at", "-id")[:20],
-            ("catalog_prod_cat_created", "catalog_category_path", "catalog_product_category"),
+            (
+                "catalog_prod_visible_new",
+                "catalog_prod_cat_created",
+                "catalog_category_path",
+                "catalog_product_category",
+            ),
         ),
     }
     report = {}
