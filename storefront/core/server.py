@@ -6,11 +6,10 @@ The server is granian (ASGI, HTTP and WebSocket), chosen by measurement
 against uvicorn (docs/performance.md, "ASGI server"):
 
 * with several workers, uvicorn's processes share one listening socket and
-  the worker that happens to be awake accepts most keep-alive connections:
-  with 8 clients and 2 workers, one worker did nearly all the work and the
-  uncached reads ran at the speed of one worker. granian spreads the
-  connections over its workers: 1.8x the uncached throughput at 2 workers,
-  the same at 1 worker;
+  whichever is awake accepts most keep-alive connections: with 8 clients and
+  2 workers, one worker often did nearly all the work, and uncached reads
+  swung by up to 2.6x from run to run (list: 45, 116, 62 req/s). granian
+  spreads the connections over its workers (111, 120, 107);
 * granian keeps an idle HTTP/1.1 connection until the client (or the proxy
   in front) closes it. uvicorn closed idle connections after 5 s, the same
   time as httpx's pool, and sometimes just as the client reused one: that
