@@ -93,10 +93,17 @@ def retry_after(*, current: int, previous: int, elapsed: float, limit: int, dura
         if previous == 0:
             return 1
         fraction = max(0.0, 1 - room / previous - elapsed)
-        return max(1, math.ceil(fraction * duration))
-    # Next window: 1 + current * (1 - e) <= limit.
+        return _whole_seconds(fraction * duration)
+    # Next window: 1 + current * (1 - e) <= limit. After a full window this is
+    # up to 1.5 periods away: the approximation spreads that window's requests
+    # evenly over it, so they keep weighing until half the next one has passed.
     next_fraction = max(0.0, 1 - (limit - 1) / current) if current else 0.0
-    return max(1, math.ceil((1 - elapsed + next_fraction) * duration))
+    return _whole_seconds((1 - elapsed + next_fraction) * duration)
+
+
+def _whole_seconds(seconds: float) -> int:
+    # Rounded first: 65.00000000000001 s of float noise is 65, not 66.
+    return max(1, math.ceil(round(seconds, 6)))
 
 
 class SlidingWindowThrottle(BaseThrottle):
