@@ -287,6 +287,12 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "orders.dispatch_undispatched_orders",
         "schedule": float(env_int("ORDER_DISPATCH_SWEEP_SECONDS", 30)),
     },
+    # Send the confirmation e-mail of paid orders whose own task was lost
+    # (broker down when they were paid, or the mail server down past its retries).
+    "orders-send-missing-confirmations": {
+        "task": "orders.send_missing_confirmations",
+        "schedule": float(env_int("ORDER_CONFIRMATION_SWEEP_SECONDS", 300)),
+    },
     # Delete idempotency keys past their IDEMPOTENCY_KEY_TTL_HOURS.
     "orders-purge-idempotency-keys": {
         "task": "orders.purge_idempotency_keys",
@@ -543,6 +549,11 @@ ORDER_PAYMENT_RETRY_BACKOFF_MAX = env_int("ORDER_PAYMENT_RETRY_BACKOFF_MAX", 300
 # payment task never accepted by the broker, before the dispatch sweep (every
 # ORDER_DISPATCH_SWEEP_SECONDS, read above) sends it again.
 ORDER_DISPATCH_GRACE_SECONDS = env_int("ORDER_DISPATCH_GRACE_SECONDS", 30)
+# ORDER_CONFIRMATION_GRACE_SECONDS: age a paid order's missing confirmation
+# e-mail must reach before the confirmation sweep (every
+# ORDER_CONFIRMATION_SWEEP_SECONDS, read above) sends it. Longer than the
+# confirmation task's own retries (5, exponential backoff: about 30 s at most).
+ORDER_CONFIRMATION_GRACE_SECONDS = env_int("ORDER_CONFIRMATION_GRACE_SECONDS", 600)
 # IDEMPOTENCY_KEY_TTL_HOURS: hours an Idempotency-Key is remembered (replayed).
 IDEMPOTENCY_KEY_TTL_HOURS = env_int("IDEMPOTENCY_KEY_TTL_HOURS", 24)
 # IDEMPOTENCY_LOCK_TIMEOUT_SECONDS: how long a request waits for another one

@@ -56,6 +56,14 @@ class OrderQuerySet(models.QuerySet):
         """Pending orders created before `cutoff` whose payment task never reached the broker."""
         return self.unpaid_since(cutoff).filter(dispatched_at__isnull=True)
 
+    def unconfirmed_paid_before(self, cutoff) -> OrderQuerySet:
+        """Orders paid before `cutoff` whose confirmation e-mail has not gone out."""
+        return self.filter(
+            paid_at__lt=cutoff,
+            confirmation_sent_at__isnull=True,
+            status__in=[OrderStatus.PAID, OrderStatus.FULFILLED],
+        ).order_by("paid_at")
+
 
 class Order(BaseModel):
     Status = OrderStatus
@@ -126,6 +134,13 @@ class Order(BaseModel):
                 condition=Q(status="pending"),
             ),
             models.Index(fields=["status", "-created_at"], name="orders_order_status_created"),
+            # The confirmation sweep: paid orders whose e-mail has not gone out,
+            # a handful at any time.
+            models.Index(
+                fields=["paid_at"],
+                name="orders_order_unconfirmed",
+                condition=Q(confirmation_sent_at__isnull=True, paid_at__isnull=False),
+            ),
         ]
         constraints = [
             models.CheckConstraint(

@@ -289,14 +289,26 @@ def orders_dispatch_undispatched(*, now: datetime | None = None) -> int:
 
 def _schedule_side_effects(order: Order, from_status: str, to_status: str) -> None:
     """What must happen after a status change commits (and only if it does)."""
-    from storefront.orders import tasks
-
     order_id = str(order.id)
     # The owner's notification row is written in this transaction; its push
     # to the owner's sockets goes out on commit.
     notify_order_status(order=order, from_status=from_status, to_status=to_status)
     if to_status == OrderStatus.PAID:
-        transaction.on_commit(lambda: tasks.send_order_confirmation.delay(order_id))
+        transaction.on_commit(lambda: _schedule_confirmation(order_id))
+
+
+def _schedule_confirmation(order_id: str) -> None:
+    """Publish the confirmation e-mail task; a broker outage leaves it to the sweep."""
+    from storefront.orders import tasks
+
+    try:
+        tasks.send_order_confirmation.delay(order_id)
+    except KombuOperationalError:
+        logger.warning(
+            "broker unavailable: confirmation left for the confirmation sweep",
+            exc_info=True,
+            extra={"order_id": order_id},
+        )
 
 
 def order_transition(
@@ -536,3 +548,35 @@ def order_send_confirmation(*, order_id: UUID | str) -> bool:
         Order.objects.filter(pk=order_id).update(confirmation_sent_at=None)
         raise
     return True
+
+
+def orders_send_missing_confirmations(*, now: datetime | None = None, limit: int = 100) -> int:
+    """Send the confirmation of paid orders whose e-mail never went out.
+
+    The e-mail is normally sent by a task scheduled when the order is paid. It
+    is missing if that task never reached the broker (down at that moment) or
+    ran out of retries (the mail server was down longer than its backoff).
+    Orders paid more than ORDER_CONFIRMATION_GRACE_SECONDS ago are sent here,
+    oldest first, at most `limit` per run; the first failure to send ends the
+    run (the mail server is still down: the next sweep tries again). Returns
+    the number sent.
+    """
+    cutoff = (now or timezone.now()) - timedelta(seconds=settings.ORDER_CONFIRMATION_GRACE_SECONDS)
+    order_ids = list(
+        Order.objects.unconfirmed_paid_before(cutoff).values_list("id", flat=True)[:limit]
+    )
+    sent = 0
+    for order_id in order_ids:
+        try:
+            if order_send_confirmation(order_id=order_id):
+                sent += 1
+        except Exception:
+            logger.warning(
+                "confirmation sweep: sending failed, left for the next run",
+                exc_info=True,
+                extra={"order_id": str(order_id)},
+            )
+            break
+    if sent:
+        logger.info("confirmation sweep sent %d e-mail(s)", sent)
+    return sent

@@ -104,6 +104,12 @@ def dispatch_undispatched_orders(self) -> int:
     return services.orders_dispatch_undispatched()
 
 
+@shared_task(name="orders.send_missing_confirmations", acks_late=True)
+def send_missing_confirmations() -> int:
+    """Send paid orders' confirmations that never went out (beat)."""
+    return services.orders_send_missing_confirmations()
+
+
 @shared_task(name="orders.purge_idempotency_keys", acks_late=True)
 def purge_idempotency_keys() -> int:
     """Delete expired idempotency keys (beat, hourly)."""

@@ -10,6 +10,7 @@ import pytest
 from django.core import mail
 from django.db import transaction
 from django.utils import timezone
+from kombu.exceptions import OperationalError as KombuOperationalError
 
 from storefront.catalog.models import Product
 from storefront.core.exceptions import Unprocessable
@@ -605,3 +606,104 @@ def test_confirmation_failure_is_undone_for_a_retry():
     # when it is retried, then the e-mail goes out
     assert services.order_send_confirmation(order_id=order.id) is True
     assert len(mail.outbox) == 1
+
+
+def _paid_long_ago(order: Order, *, seconds: int) -> None:
+    Order.objects.filter(pk=order.pk).update(paid_at=timezone.now() - timedelta(seconds=seconds))
+
+
+def test_the_sweep_sends_confirmations_that_never_went_out(settings):
+    # given paid orders whose confirmation task was lost, one of them long ago
+    settings.ORDER_CONFIRMATION_GRACE_SECONDS = 600
+    lost = make_order(status=S.PAID)
+    _paid_long_ago(lost, seconds=601)
+    recent = make_order(status=S.PAID)  # its own task may still be on its way
+    fulfilled = make_order(status=S.FULFILLED)
+    _paid_long_ago(fulfilled, seconds=3600)
+    mail.outbox.clear()
+
+    # when the sweep runs
+    sent = services.orders_send_missing_confirmations()
+
+    # then the old ones are confirmed once, oldest first, and the recent one is left
+    assert sent == 2
+    assert [m.to for m in mail.outbox] == [[fulfilled.user.email], [lost.user.email]]
+    recent.refresh_from_db()
+    assert recent.confirmation_sent_at is None
+    # and a second run finds nothing left
+    assert services.orders_send_missing_confirmations() == 0
+    assert len(mail.outbox) == 2
+
+
+def test_the_sweep_leaves_orders_that_are_not_paid_or_were_refunded():
+    # given a declined order, a cancelled unpaid one and a paid one cancelled since
+    declined = make_order(token="tok_decline")
+    services.order_pay(order_id=declined.id)
+    make_order(status=S.CANCELLED)
+    refunded = make_order(status=S.PAID)
+    services.order_cancel(order_id=refunded.id, by=refunded.user)
+    mail.outbox.clear()
+
+    # when the sweep runs a day later, then none of them is confirmed
+    assert services.orders_send_missing_confirmations(now=timezone.now() + timedelta(days=1)) == 0
+    assert mail.outbox == []
+
+
+def test_the_sweep_skips_confirmations_already_sent():
+    order = make_order(status=S.PAID)
+    assert services.order_send_confirmation(order_id=order.id) is True
+    _paid_long_ago(order, seconds=3600)
+    mail.outbox.clear()
+
+    assert services.orders_send_missing_confirmations() == 0
+    assert mail.outbox == []
+
+
+def test_the_sweep_stops_at_the_first_failure_and_keeps_the_rest_for_later():
+    # given two lost confirmations and a mail server that is down
+    first, second = make_order(status=S.PAID), make_order(status=S.PAID)
+    _paid_long_ago(first, seconds=3600)
+    _paid_long_ago(second, seconds=1800)
+    mail.outbox.clear()
+
+    with mock.patch("storefront.orders.services.send_mail", side_effect=OSError("down")) as send:
+        # when the sweep runs, then it stops after one attempt without raising
+        assert services.orders_send_missing_confirmations() == 0
+    assert send.call_count == 1
+
+    # and once the server is back, both go out
+    assert services.orders_send_missing_confirmations() == 2
+    assert len(mail.outbox) == 2
+
+
+def test_the_sweep_sends_at_most_its_limit_per_run():
+    orders = [make_order(status=S.PAID) for _ in range(3)]
+    for order in orders:
+        _paid_long_ago(order, seconds=3600)
+    mail.outbox.clear()
+
+    assert services.orders_send_missing_confirmations(limit=2) == 2
+    assert services.orders_send_missing_confirmations(limit=2) == 1
+
+
+def test_a_broker_outage_when_an_order_is_paid_leaves_the_confirmation_to_the_sweep(
+    django_capture_on_commit_callbacks, caplog
+):
+    # given a pending order, and a broker that refuses the confirmation task
+    order = make_order()
+    refused = KombuOperationalError("broker down")
+    with (
+        mock.patch.object(tasks.send_order_confirmation, "delay", side_effect=refused) as delay,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        # when it is paid, then paying does not fail
+        services.order_pay(order_id=order.id)
+
+    # and the order is paid, its e-mail not sent but left for the sweep
+    delay.assert_called_once_with(str(order.id))
+    order.refresh_from_db()
+    assert order.status == S.PAID
+    assert order.confirmation_sent_at is None
+    assert "confirmation sweep" in caplog.text
+    _paid_long_ago(order, seconds=3600)
+    assert services.orders_send_missing_confirmations() == 1

@@ -161,6 +161,16 @@ def test_beat_runs_the_sweeps():
     }
     assert schedule["orders.expire_unpaid_orders"] == 60.0
     assert schedule["orders.purge_idempotency_keys"] == 3600.0
-    assert {"orders.expire_unpaid_orders", "orders.purge_idempotency_keys"} <= set(
-        tasks.process_order.app.tasks
-    )
+    assert schedule["orders.send_missing_confirmations"] == 300.0
+    assert {
+        "orders.expire_unpaid_orders",
+        "orders.purge_idempotency_keys",
+        "orders.send_missing_confirmations",
+    } <= set(tasks.process_order.app.tasks)
+
+
+def test_send_missing_confirmations_task_runs_the_sweep():
+    order = make_order(status=OrderStatus.PAID)
+    Order.objects.filter(pk=order.pk).update(paid_at=timezone.now() - timedelta(hours=1))
+
+    assert tasks.send_missing_confirmations.apply().get() == 1
