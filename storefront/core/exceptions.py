@@ -266,6 +266,10 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
     set_rollback()
     response = Response(body, status=body["status"], headers=headers)
     response.is_problem = True  # read by the renderers to set the media type
+    if body["status"] == 500:
+        # Logged above with its traceback and request id: Django's request
+        # logger would log it again, as one line without either.
+        response._has_been_logged = True
     return response
 
 

@@ -45,6 +45,14 @@ def test_unexpected_error_is_a_500_problem_without_traceback(api_client, caplog)
     assert body["request_id"]
 
 
+def test_an_unexpected_error_is_logged_once(api_client, caplog):
+    with caplog.at_level(logging.WARNING):
+        assert api_client.get("/t/runtime").status_code == 500
+
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert [r.name for r in errors] == ["storefront.errors"]  # not django.request again
+
+
 def test_django_http404_in_an_api_view_is_not_found(api_client):
     assert_problem(api_client.get("/t/http404"), 404, "not_found")
 
