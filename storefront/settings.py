@@ -163,11 +163,12 @@ if DATABASE_URL:
             "connect_timeout", env_int("DB_CONNECT_TIMEOUT", 5)
         )
         if env_bool("DB_POOL", True):
-            # Under ASGI every request runs in a thread of its own, so persistent
-            # connections (CONN_MAX_AGE > 0) pile up one per thread: the soak
-            # test saw 330 on a 100-connection server. A bounded psycopg pool
-            # per process reuses connections without that; a pooled connection
-            # is checked before use, so a restarted server is recovered from.
+            # A bounded psycopg pool per process, shared by the web threads
+            # (WEB_THREADS), the WebSocket consumers and the Celery tasks; a
+            # pooled connection is checked before use, so a restarted server
+            # is recovered from. (Persistent connections, CONN_MAX_AGE > 0,
+            # piled up one per request thread under Django's ASGI handler:
+            # the soak test saw 330 on a 100-connection server.)
             from psycopg_pool import ConnectionPool
 
             DATABASES["default"]["CONN_MAX_AGE"] = 0
@@ -519,6 +520,10 @@ PROBLEM_TYPE_BASE = env_str("PROBLEM_TYPE_BASE", "urn:storefront:problem:")
 HEALTH_CHECK_TIMEOUT = env_int("HEALTH_CHECK_TIMEOUT", 2)
 CATEGORY_MAX_DEPTH = env_int("CATEGORY_MAX_DEPTH", 5)
 CSRF_FAILURE_VIEW = "storefront.core.exceptions.csrf_failure"
+# Threads per web process serving HTTP requests (storefront/core/asgi.py): the
+# requests a process serves at once; the rest queue. Keep it under
+# DB_POOL_MAX_SIZE, whose connections the WebSocket consumers share.
+WEB_THREADS = env_int("WEB_THREADS", 16)
 
 # --- Notifications (WebSocket /ws/notifications/, docs/api/realtime.md) ------
 # Seconds a new socket has to send its {"type": "auth"} message before 4401.
