@@ -8,6 +8,9 @@ Every resource carries its absolute, versioned `url`.
 
 from __future__ import annotations
 
+import functools
+import re
+from functools import cached_property
 from typing import Any
 from uuid import UUID
 
@@ -226,6 +229,105 @@ class ProductSerializer(serializers.ModelSerializer):
     def get_in_stock(self, product: Product) -> bool:
         return product.stock > 0
 
+    def to_representation(self, product: Product) -> dict[str, Any]:
+        """The declared fields' output, written out: a page of 20 products went
+        through DRF's generic loop, 60 `reverse()` calls and 20 nested image
+        serializers (docs/performance.md, "Serialisation"). The declared fields
+        stay the contract (the schema is built from them); the parity tests in
+        test_serializers.py compare this with `super().to_representation` field
+        by field. Without a request (no absolute URLs) the generic path runs."""
+        links = self._links
+        if links is None:
+            return super().to_representation(product)
+        value = _value_fields()
+        category = product.category
+        return {
+            "id": str(product.id),
+            "url": links.product(product.id),
+            "sku": product.sku,
+            "slug": product.slug,
+            "name": product.name,
+            "description": product.description,
+            "category": category.slug,
+            "category_url": links.category(category.slug),
+            "price": value["price"].to_representation(product.price),
+            "currency": product.currency,
+            "stock": product.stock,
+            "in_stock": product.stock > 0,
+            "is_active": product.is_active,
+            "is_featured": product.is_featured,
+            "rating_avg": (
+                None
+                if product.rating_avg is None
+                else value["rating_avg"].to_representation(product.rating_avg)
+            ),
+            "review_count": product.review_count,
+            "images": [links.image(image) for image in product.images.all()],
+            "reviews_url": links.product_reviews(product.id),
+            "created_at": value["created_at"].to_representation(product.created_at),
+            "updated_at": value["updated_at"].to_representation(product.updated_at),
+        }
+
+    @cached_property
+    def _links(self) -> _ProductLinks | None:
+        request = self.context.get("request")
+        return None if request is None else _ProductLinks(request)
+
+
+@functools.cache
+def _value_fields() -> dict[str, serializers.Field]:
+    """DRF's own fields for the product values whose format DRF decides
+    (decimals, times), built once: a serializer's `fields` rebuilds every field
+    from the model, which cost more than the rest of a product's output."""
+    fields = ProductSerializer().fields
+    return {name: fields[name] for name in ("price", "rating_avg", "created_at", "updated_at")}
+
+
+class _ProductLinks:
+    """A request's absolute, versioned product URLs, each kind reversed once.
+
+    `reverse()` with a placeholder gives a template the value is put into: a
+    product id is a UUID and a category slug matches the URL's `slug`
+    converter (ASCII letters, digits, - and _), so neither needs quoting. A
+    value that does not fit goes through `reverse()` as before."""
+
+    _ID = UUID(int=0)
+    _SLUG = "placeholder-slug"
+    _PLAIN_SLUG = re.compile(r"[-a-zA-Z0-9_]+")
+
+    def __init__(self, request) -> None:
+        self.context = {"request": request}
+        self.request = request
+        self._detail = self._template("api:product-detail", pk=self._ID)
+        self._reviews = self._template("api:product-reviews", pk=self._ID)
+        self._category = self._template("api:category-detail", slug=self._SLUG)
+
+    def _template(self, view_name: str, **kwargs: Any) -> tuple[str, str]:
+        head, tail = _reverse(view_name, self.context, **kwargs).split(str(*kwargs.values()))
+        return head, tail
+
+    def product(self, product_id: UUID) -> str:
+        head, tail = self._detail
+        return f"{head}{product_id}{tail}"
+
+    def product_reviews(self, product_id: UUID) -> str:
+        head, tail = self._reviews
+        return f"{head}{product_id}{tail}"
+
+    def category(self, slug: str) -> str:
+        if not self._PLAIN_SLUG.fullmatch(slug):
+            return _reverse("api:category-detail", self.context, slug=slug)
+        head, tail = self._category
+        return f"{head}{slug}{tail}"
+
+    def image(self, image: ProductImage) -> dict[str, Any]:
+        return {
+            "id": str(image.id),
+            "url": image.url or self.request.build_absolute_uri(image.file.url),
+            "alt_text": image.alt_text,
+            "position": image.position,
+        }
+
 
 class ProductV2ListSerializer(serializers.ListSerializer):
     """Loads the ancestors of every category on the page in one query."""
@@ -249,6 +351,13 @@ class ProductV2Serializer(ProductSerializer):
         fields = [*ProductSerializer.Meta.fields, "category_path", "attributes"]
         read_only_fields = fields
         list_serializer_class = ProductV2ListSerializer
+
+    def to_representation(self, product: Product) -> dict[str, Any]:
+        data = super().to_representation(product)
+        if self._links is not None:  # the written-out v1 shape: add v2's fields
+            data["category_path"] = self.get_category_path(product)
+            data["attributes"] = product.attributes
+        return data
 
     @extend_schema_field(CategoryRefSerializer(many=True))
     def get_category_path(self, product: Product) -> list[dict[str, str]]:
