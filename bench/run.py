@@ -589,6 +589,8 @@ def run(args) -> dict:
     results["orders_check"] = pymodule(environ, "bench.fixtures", str(fx_path), "--check-orders")
 
     results["explain"] = pymodule(environ, "bench.fixtures", str(fx_path), "--explain")
+    pages = str(args.serialization_pages)
+    results["serialization"] = pymodule(environ, "bench.serialization", "--pages", pages)
     results["measures"] = measures
     results["ratios"] = ratios(measures)
     results["targets"] = targets(results)
@@ -715,6 +717,13 @@ def table(results: dict) -> str:
                 f"| {sql.get(name, '') if target == 'app' else ''} "
                 f"| {ratio.get('vs_limit', '')} | {ratio.get('vs_baseline', '')} |"
             )
+    serialization = results.get("serialization")
+    if serialization:
+        lines.append("")
+        lines.append("| page of 20 products, query to JSON (in-process) | ms | vs drf_generic |")
+        lines.append("| --- | ---: | ---: |")
+        for name, ms in serialization["ms_per_page"].items():
+            lines.append(f"| {name} | {ms} | {serialization['vs_drf_generic'][name]} |")
     lines.append("")
     lines.append("| target | value | met |")
     lines.append("| --- | --- | --- |")
@@ -746,6 +755,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--concurrency", type=int, default=int(env("BENCH_CONCURRENCY", "32")))
     p.add_argument("--workers", type=int, default=int(env("BENCH_WORKERS", "2")))
     p.add_argument("--deep-page", type=int, default=500)
+    p.add_argument(
+        "--serialization-pages", type=int, default=100, help="bench.serialization, per round."
+    )
     p.add_argument("--port", type=int, default=int(env("BENCH_PORT", "0")))
     p.add_argument(
         "--database-url", default=env("BENCH_DATABASE_URL", "postgres://root@127.0.0.1:5432/")

@@ -37,7 +37,7 @@ def test_bench_harness_runs_every_endpoint_without_errors(tmp_path):
         [
             *(sys.executable, "-m", "bench.run", "--products", "300", "--small-products", "60"),
             *("--duration", "0.3", "--warmup", "0.1", "--concurrency", "2"),
-            *("--out", str(tmp_path)),
+            *("--out", str(tmp_path), "--serialization-pages", "2"),
         ],
         cwd=ROOT,
         env=environ,
@@ -88,4 +88,6 @@ def test_bench_harness_runs_every_endpoint_without_errors(tmp_path):
     assert not results["orders_check"]["oversold"]
     assert results["orders_check"]["scarce_sold"] == results["fixtures"]["scarce_stock"]
     assert "list_page1" in results["explain"]
+    # The three serialisation strategies made the same bytes (else it exits 1).
+    assert set(results["serialization"]["ms_per_page"]) == {"drf_generic", "written_out", "values"}
     assert "| target |" in (tmp_path / "latest.md").read_text()
