@@ -3,9 +3,13 @@
 A request with `X-Bench-Cache: bypass` (honoured only by bench/settings.py,
 never in production) sees the response cache as always empty and never
 stores into it: the whole miss path runs (cache key, generations, query,
-serialisation, ETag) except the final write of the body, which would
+serialisation, ETag) except the final writes of the body (the view's entry,
+and the replay layer's: the middleware unmarks the answer), which would
 otherwise fill Redis with one entry per request. Every other cache use
-(generations, throttles) is untouched.
+(generations, throttles) is untouched. The header is part of the replay
+layer's key (bench/settings.py), so a bypassed request is never answered
+from an entry that a cached request recorded: it pays the replay layer's
+lookup, as a real miss does, then runs Django.
 """
 
 from __future__ import annotations
@@ -34,18 +38,28 @@ class CacheBypassMiddleware:
     def __call__(self, request):
         if iscoroutinefunction(self):
             return self._acall(request)
-        token = _bypass.set(request.headers.get(HEADER) == "bypass")
+        bypass = request.headers.get(HEADER) == "bypass"
+        token = _bypass.set(bypass)
         try:
-            return self.get_response(request)
+            return _unmarked(self.get_response(request), bypass)
         finally:
             _bypass.reset(token)
 
     async def _acall(self, request):
-        token = _bypass.set(request.headers.get(HEADER) == "bypass")
+        bypass = request.headers.get(HEADER) == "bypass"
+        token = _bypass.set(bypass)
         try:
-            return await self.get_response(request)
+            return _unmarked(await self.get_response(request), bypass)
         finally:
             _bypass.reset(token)
+
+
+def _unmarked(response, bypass: bool):
+    # The replay layer records after this middleware has returned: a bypassed
+    # answer is taken off its list here.
+    if bypass and getattr(response, "replay", None) is not None:
+        response.replay = None
+    return response
 
 
 def _bypassed(key: str) -> bool:

@@ -20,14 +20,19 @@ from __future__ import annotations
 import os
 
 from storefront.settings import *  # noqa: F403
-from storefront.settings import CACHES, MIDDLEWARE, env_bool
+from storefront.settings import CACHE_REPLAY_EXTRA_KEY_HEADERS, CACHES, MIDDLEWARE, env_bool
 
 if env_bool("BENCH_COUNT_QUERIES", False):
     MIDDLEWARE = ["bench.querycount.QueryCountMiddleware", *MIDDLEWARE]
+    # Counted by a middleware, so every request must run Django: a replayed answer
+    # would carry the X-SQL-Queries of the request that recorded it. (It runs none.)
+    CACHE_REPLAY = False
 
 if CACHES["default"]["BACKEND"] == "django_redis.cache.RedisCache":
     CACHES["default"]["BACKEND"] = "bench.cache.BypassableRedisCache"
     MIDDLEWARE = ["bench.cache.CacheBypassMiddleware", *MIDDLEWARE]
+    # The bypass header changes the answer's path: its own replay key (bench/cache.py).
+    CACHE_REPLAY_EXTRA_KEY_HEADERS = [*CACHE_REPLAY_EXTRA_KEY_HEADERS, "x-bench-cache"]
 
 BENCH = True
 BENCH_RUN_ID = os.environ.get("BENCH_RUN_ID", "")

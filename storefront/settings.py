@@ -524,6 +524,13 @@ CSRF_FAILURE_VIEW = "storefront.core.exceptions.csrf_failure"
 # requests a process serves at once; the rest queue. Keep it under
 # DB_POOL_MAX_SIZE, whose connections the WebSocket consumers share.
 WEB_THREADS = env_int("WEB_THREADS", 16)
+# Anonymous cached reads answered from the event loop, before Django
+# (storefront/core/replay.py); full mode only (it needs the Redis cache).
+CACHE_REPLAY = env_bool("CACHE_REPLAY", True)
+# Request headers, beyond host, accept and the proxies' ones, that an answer may
+# depend on: each becomes part of the replay key (a deployment's own, e.g. a
+# gateway's tenant header).
+CACHE_REPLAY_EXTRA_KEY_HEADERS = env_list("CACHE_REPLAY_EXTRA_KEY_HEADERS", "")
 
 # --- Notifications (WebSocket /ws/notifications/, docs/api/realtime.md) ------
 # Seconds a new socket has to send its {"type": "auth"} message before 4401.

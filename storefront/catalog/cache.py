@@ -62,6 +62,13 @@ def product_generation(product_id: UUID | str) -> int:
     return cache.get(_product_generation_key(product_id)) or 0
 
 
+def generation_keys(product_id: UUID | str | None = None) -> list[str]:
+    """The cache keys of the generations a read depends on (see `read_generations`)."""
+    if product_id is None:
+        return [CATALOG_GENERATION_KEY]
+    return [CATALOG_EPOCH_KEY, _product_generation_key(product_id)]
+
+
 def read_generations(product_id: UUID | str | None = None) -> tuple[int, ...] | None:
     """The generations a cached read depends on, in one cache round trip.
 
@@ -70,10 +77,7 @@ def read_generations(product_id: UUID | str | None = None) -> tuple[int, ...] | 
     seeded (see the module docstring). None when the cache is unreachable:
     the caller then neither reads nor writes cached entries.
     """
-    if product_id is None:
-        keys = [CATALOG_GENERATION_KEY]
-    else:
-        keys = [CATALOG_EPOCH_KEY, _product_generation_key(product_id)]
+    keys = generation_keys(product_id)
     found = cache.get_many(keys)
     values = []
     for key in keys:

@@ -26,6 +26,10 @@ body and sends the answer. A streaming response is iterated in that same
 thread too (its iterator may read the database), each chunk passed to the
 loop and awaited there, so a slow client holds back the producer.
 
+Before any of that, an anonymous read that Django has already answered may be
+answered from the loop by `ReplayCache` (core/replay.py), which records
+Django's answers here, after the middleware chain, with their final headers.
+
 The pool bounds the requests a process serves at once: the others wait in
 its queue, not in the database pool's (whose timeout turns a wait into a
 503). `async_to_sync` inside a request (the channel layer) runs on the
@@ -44,6 +48,8 @@ from django.core.handlers.asgi import ASGIHandler, get_script_prefix
 from django.http import FileResponse
 from django.urls import set_script_prefix
 
+from storefront.core.replay import ReplayCache
+
 
 class SyncChainASGIHandler(ASGIHandler):
     def __init__(self) -> None:
@@ -52,10 +58,13 @@ class SyncChainASGIHandler(ASGIHandler):
         self.executor = ThreadPoolExecutor(
             max_workers=settings.WEB_THREADS, thread_name_prefix="storefront-web"
         )
+        self.replay = ReplayCache.from_settings()
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
             raise ValueError(f"Django can only handle ASGI/HTTP connections, not {scope['type']}.")
+        if self.replay is not None and await self.replay.answer(scope, send):
+            return  # an anonymous read Django already answered (core/replay.py)
         try:
             body_file = await self.read_body(receive)
         except RequestAborted:
@@ -83,6 +92,8 @@ class SyncChainASGIHandler(ASGIHandler):
                     "headers": self.response_headers(response),
                 }
                 if not response.streaming:
+                    if self.replay is not None:
+                        self.replay.store(scope, response, start["headers"])
                     return start, response.content
                 if isinstance(response, FileResponse):
                     response.block_size = self.chunk_size

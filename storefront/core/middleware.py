@@ -28,9 +28,36 @@ def current_request_id() -> str | None:
     return _request_id.get()
 
 
-def _incoming_id(request: HttpRequest) -> str:
-    candidate = request.headers.get("X-Request-ID", "")
+def request_id_from(candidate: str) -> str:
+    """The client's X-Request-ID when it is sane, else a new id."""
     return candidate if _VALID_ID.match(candidate) else uuid.uuid4().hex
+
+
+def _incoming_id(request: HttpRequest) -> str:
+    return request_id_from(request.headers.get("X-Request-ID", ""))
+
+
+def log_access(
+    *, method: str, path: str, status: int, started: float, user_id: str | None, request_id: str
+) -> None:
+    """The access log line of one request (also written by core/replay.py)."""
+    token = _request_id.set(request_id)
+    try:
+        access_log.info(
+            "%s %s %s",
+            method,
+            path,
+            status,
+            extra={
+                "method": method,
+                "path": path,
+                "status": status,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                "user_id": user_id,
+            },
+        )
+    finally:
+        _request_id.reset(token)
 
 
 class RequestIdMiddleware:
@@ -69,17 +96,12 @@ class RequestIdMiddleware:
         request_id = _request_id.get()
         response["X-Request-ID"] = request_id
         user = getattr(request, "user", None)
-        access_log.info(
-            "%s %s %s",
-            request.method,
-            request.path,
-            response.status_code,
-            extra={
-                "method": request.method,
-                "path": request.path,
-                "status": response.status_code,
-                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                "user_id": str(user.pk) if user is not None and user.is_authenticated else None,
-            },
+        log_access(
+            method=request.method,
+            path=request.path,
+            status=response.status_code,
+            started=started,
+            user_id=str(user.pk) if user is not None and user.is_authenticated else None,
+            request_id=request_id,
         )
         return response

@@ -3,6 +3,8 @@
 * `assert_problem(response, status, code)`: the response is one of our RFC 9457
   problem details, with the status and stable code expected; returns the body.
 * `free_port()`: a TCP port nothing listens on right now.
+* `asgi_scope(path)` and `await asgi_request(application, scope)`: one HTTP
+  request straight through an ASGI application, as a server would send it.
 * `private_redis()`: a throw-away redis-server of our own, for tests that need a
   dependency to fail. Only that process is ever stopped (by its PID): the
   shared services other engineers and `make test` use are never touched.
@@ -17,6 +19,8 @@ import subprocess
 import time
 from collections.abc import Iterator
 from typing import Any
+
+from asgiref.testing import ApplicationCommunicator
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 PROBLEM_KEYS = {"type", "title", "status", "detail", "code"}
@@ -98,3 +102,39 @@ def private_redis() -> Iterator[PrivateRedis]:
         yield server
     finally:
         server.stop()
+
+
+def asgi_scope(
+    path: str, *, method: str = "GET", headers: list | None = None, query_string: bytes = b""
+) -> dict:
+    """An HTTP scope for `path` on host testserver, with `headers` (bytes pairs) added."""
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query_string,
+        "root_path": "",
+        "headers": [(b"host", b"testserver"), *(headers or [])],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+    }
+
+
+async def asgi_request(application, scope: dict, body: bytes = b"") -> tuple[int, dict, bytes]:
+    """(status, headers with lower-case names, body) of one request through `application`."""
+    communicator = ApplicationCommunicator(application, scope)
+    await communicator.send_input({"type": "http.request", "body": body, "more_body": False})
+    start = await communicator.receive_output(timeout=10)
+    chunks = []
+    while True:
+        message = await communicator.receive_output(timeout=10)
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            break
+    await communicator.wait(timeout=10)
+    headers = {k.decode().lower(): v.decode() for k, v in start["headers"]}
+    return start["status"], headers, b"".join(chunks)

@@ -22,6 +22,12 @@ knocking while refused is let in again once its rate allows.
 Rates come from `REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]` at request time
 ("N/s", "N/min", "N/hour", "N/day"). If the cache is unreachable, requests are
 let through (availability first) and a warning is logged.
+
+An anonymous catalog read is counted before Django by the replay layer
+(core/replay.py), in the same Redis round trip as its cache lookup. When it
+cannot answer, it hands its count on in the ASGI scope (`PRECOUNT_SCOPE_KEY`)
+and `RateThrottle` decides on that count instead of counting again: one
+request, one count.
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ from rest_framework.throttling import BaseThrottle
 logger = logging.getLogger("storefront.throttling")
 
 _PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+PRECOUNT_SCOPE_KEY = "storefront.throttle"
 
 
 def parse_rate(rate: str | None) -> tuple[int, int] | None:
@@ -46,6 +53,19 @@ def parse_rate(rate: str | None) -> tuple[int, int] | None:
         return None
     count, period = rate.split("/")
     return int(count), _PERIODS[period[0]]
+
+
+def window_keys(scope: str, client_key: str, now: float, duration: int) -> tuple[str, str]:
+    """The (current, previous) window counters of a client, as cache keys (unprefixed)."""
+    window = int(now // duration)
+    base = f"throttle:{scope}:{client_key}"
+    return f"{base}:{window}", f"{base}:{window - 1}"
+
+
+def within_rate(*, current: int, previous: int, now: float, limit: int, duration: int) -> bool:
+    """Whether the sliding window, this request included, stays within `limit`."""
+    elapsed = (now % duration) / duration
+    return current + previous * (1 - elapsed) <= limit
 
 
 def _redis_client():
@@ -122,18 +142,22 @@ class SlidingWindowThrottle(BaseThrottle):
         if rate is None:
             return True
         limit, duration = rate
-        now = time.time()
-        window = int(now // duration)
-        base = f"throttle:{scope}:{self.get_client_key(request)}"
-        current_key = f"{base}:{window}"
-        try:
-            current, previous = _count(current_key, f"{base}:{window - 1}", 2 * duration)
-        except Exception:  # the cache is down: let the request through
-            logger.warning("throttle skipped: cache unavailable", exc_info=True)
+        client_key = self.get_client_key(request)
+        counted = _precounted(request, scope, client_key)
+        if counted is not None:
+            now, current, previous = counted
+            current_key, _ = window_keys(scope, client_key, now, duration)
+        else:
+            now = time.time()
+            current_key, previous_key = window_keys(scope, client_key, now, duration)
+            try:
+                current, previous = _count(current_key, previous_key, 2 * duration)
+            except Exception:  # the cache is down: let the request through
+                logger.warning("throttle skipped: cache unavailable", exc_info=True)
+                return True
+        if within_rate(current=current, previous=previous, now=now, limit=limit, duration=duration):
             return True
         elapsed = (now % duration) / duration
-        if current + previous * (1 - elapsed) <= limit:
-            return True
         try:
             _uncount(current_key)
         except Exception:  # pragma: no cover - the cache failed between two calls
@@ -149,6 +173,19 @@ class SlidingWindowThrottle(BaseThrottle):
 
     def wait(self) -> int | None:
         return self._wait
+
+
+def _precounted(request, scope: str, client_key: str) -> tuple[float, int, int] | None:
+    """(now, current, previous) if this request was already counted for `scope` and
+    `client_key` before Django (core/replay.py), else None. Taken once."""
+    asgi_scope = getattr(getattr(request, "_request", request), "scope", None)
+    if not asgi_scope:
+        return None
+    counted = asgi_scope.get(PRECOUNT_SCOPE_KEY)
+    if counted is None or counted["scope"] != scope or counted["client_key"] != client_key:
+        return None
+    del asgi_scope[PRECOUNT_SCOPE_KEY]
+    return counted["now"], counted["current"], counted["previous"]
 
 
 class RateThrottle(SlidingWindowThrottle):

@@ -17,7 +17,10 @@ A read view mixes in `CachedReadMixin` and decorates its `get` with
 * every JSON 200 carries `ETag` (a hash of the body) and `Last-Modified` (when
   that body was built); `If-None-Match` with a matching tag answers 304;
 * if the cache is unreachable, reads go to the database (the generations
-  cannot be read, so nothing is looked up or stored).
+  cannot be read, so nothing is looked up or stored);
+* a public answer (200, JSON) is marked for replay: the ASGI layer records it
+  with its final headers, and answers the same anonymous request from then on
+  without Django, while the generations hold (core/replay.py).
 """
 
 from __future__ import annotations
@@ -36,7 +39,8 @@ from django.utils.http import http_date
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from storefront.catalog.cache import read_generations
+from storefront.catalog.cache import generation_keys, read_generations
+from storefront.core.replay import Replay, ReplayableRead
 
 RESPONSE_KEY_PREFIX = "catalog:resp:"
 CACHE_CONTROL = "private, no-cache"  # clients may keep it, but revalidate (ETag)
@@ -79,6 +83,7 @@ def cached_read(handler: Callable) -> Callable:
             if entry is not None:
                 response = HttpResponse(entry["body"], content_type=entry["content_type"])
                 response["X-Cache"] = "hit"
+                self._mark_for_replay(response)
                 return _finish(request, response, entry)
         self._read_cache_key = key
         return handler(self, request, *args, **kwargs)
@@ -86,13 +91,29 @@ def cached_read(handler: Callable) -> Callable:
     return wrapper
 
 
-class CachedReadMixin:
+class CachedReadMixin(ReplayableRead):
     """See the module docstring. `cache_product_kwarg` names the URL kwarg of a
     view scoped to one product (its detail, its reviews): such entries depend on
     that product's generation rather than on the whole catalog's."""
 
     cache_product_kwarg: str | None = None
     _read_cache_key: str | None = None
+    _generations: tuple[int, ...] | None = None
+    _public: bool = False
+
+    @classmethod
+    def replay_generation_keys(cls, url_kwargs: dict[str, Any]) -> list[str]:
+        product_id = url_kwargs.get(cls.cache_product_kwarg) if cls.cache_product_kwarg else None
+        return generation_keys(product_id)
+
+    def _mark_for_replay(self, response: HttpResponse) -> None:
+        # Only what anyone may be shown; the replay layer serves anonymous requests.
+        if self._public and self._generations is not None:
+            response.replay = Replay(
+                generation_keys=tuple(self.replay_generation_keys(self.kwargs)),
+                generations=self._generations,
+                timeout=settings.CATALOG_CACHE_TIMEOUT,
+            )
 
     def read_cache_key(self, request: Request) -> str | None:
         renderer = getattr(request, "accepted_renderer", None)
@@ -104,6 +125,7 @@ class CachedReadMixin:
             return None
         user = request.user
         audience = "staff" if user and user.is_authenticated and user.is_staff else "public"
+        self._generations, self._public = generations, audience == "public"
         query = urlencode(sorted(request.query_params.lists()), doseq=True)
         raw = "\n".join(
             [
@@ -139,4 +161,5 @@ class CachedReadMixin:
         if self._read_cache_key is not None:
             cache.set(self._read_cache_key, entry, timeout=settings.CATALOG_CACHE_TIMEOUT)
             response["X-Cache"] = "miss"
+            self._mark_for_replay(response)
         return _finish(request, response, entry)

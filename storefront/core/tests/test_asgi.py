@@ -21,41 +21,9 @@ from django.urls import path
 
 from storefront.catalog.tests.factories import ProductFactory
 from storefront.core.asgi import SyncChainASGIHandler
+from storefront.core.testing import asgi_request, asgi_scope
 
-
-def _scope(path: str, *, method: str = "GET", headers: list | None = None) -> dict:
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"host", b"testserver"), *(headers or [])],
-        "client": ("127.0.0.1", 50000),
-        "server": ("testserver", 80),
-    }
-
-
-async def _acall(application, scope: dict, body: bytes = b"") -> tuple[int, dict, bytes]:
-    communicator = ApplicationCommunicator(application, scope)
-    await communicator.send_input({"type": "http.request", "body": body, "more_body": False})
-    start = await communicator.receive_output(timeout=10)
-    chunks = []
-    while True:
-        message = await communicator.receive_output(timeout=10)
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body"):
-            break
-    await communicator.wait(timeout=10)
-    headers = {k.decode().lower(): v.decode() for k, v in start["headers"]}
-    return start["status"], headers, b"".join(chunks)
-
-
-_call = async_to_sync(_acall)
+_call = async_to_sync(asgi_request)
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +84,7 @@ def test_the_middleware_chain_is_loaded_in_sync_mode(handler):
 
 
 def test_a_request_through_the_handler_gets_every_middleware(handler):
-    status, headers, body = _call(handler, _scope("/healthz"))
+    status, headers, body = _call(handler, asgi_scope("/healthz"))
 
     assert status == 200
     assert orjson.loads(body)["status"] == "ok"
@@ -126,7 +94,7 @@ def test_a_request_through_the_handler_gets_every_middleware(handler):
 
 
 def test_an_unknown_path_is_a_problem_document(handler):
-    status, headers, body = _call(handler, _scope("/api/v1/nowhere/"))
+    status, headers, body = _call(handler, asgi_scope("/api/v1/nowhere/"))
 
     assert status == 404
     assert headers["content-type"] == "application/problem+json"
@@ -155,7 +123,7 @@ def test_signals_chain_and_connection_share_one_thread_per_request(handler):
     request_finished.connect(on_finished)
     connection_created.connect(on_connection)
     try:
-        status, _, body = _call(handler, _scope(f"/api/v1/products/{product.pk}/"))
+        status, _, body = _call(handler, asgi_scope(f"/api/v1/products/{product.pk}/"))
     finally:
         request_started.disconnect(on_started)
         request_finished.disconnect(on_finished)
@@ -171,7 +139,7 @@ def test_a_write_with_a_body_reaches_the_view(handler):
     payload = b'{"email": "nobody@example.com", "password": "wrong-password"}'
     status, headers, body = _call(
         handler,
-        _scope(
+        asgi_scope(
             "/api/v1/auth/token/",
             method="POST",
             headers=[
@@ -201,7 +169,7 @@ def test_a_streaming_response_is_iterated_in_the_request_thread_and_sent_in_chun
     request_started.connect(on_started)
     request_finished.connect(on_finished)
     try:
-        communicator_messages = _call_messages(handler, _scope("/stream/"))
+        communicator_messages = _call_messages(handler, asgi_scope("/stream/"))
     finally:
         request_started.disconnect(on_started)
         request_finished.disconnect(on_finished)
@@ -238,7 +206,7 @@ def test_requests_run_on_the_pool_and_at_most_web_threads_at_once():
     @async_to_sync
     async def five_at_once() -> list[tuple[int, dict, bytes]]:
         async def one():
-            return await _acall(handler, _scope("/slow/"))
+            return await asgi_request(handler, asgi_scope("/slow/"))
 
         return await asyncio.gather(*(one() for _ in range(5)))
 
@@ -256,7 +224,7 @@ def test_async_to_sync_in_a_view_runs_on_the_servers_event_loop(handler):
 
     @async_to_sync
     async def call() -> tuple[int, bytes]:
-        status, _, body = await _acall(handler, _scope("/loop/"))
+        status, _, body = await asgi_request(handler, asgi_scope("/loop/"))
         return status, body, id(asyncio.get_running_loop())
 
     status, body, loop_id = call()
@@ -272,7 +240,7 @@ def test_a_client_gone_before_its_body_arrived_is_not_served(handler):
 
         @async_to_sync
         async def call():
-            communicator = ApplicationCommunicator(handler, _scope("/healthz", method="POST"))
+            communicator = ApplicationCommunicator(handler, asgi_scope("/healthz", method="POST"))
             await communicator.send_input({"type": "http.request", "body": b"{", "more_body": True})
             await communicator.send_input({"type": "http.disconnect"})
             await communicator.wait(timeout=10)
