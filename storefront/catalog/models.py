@@ -14,11 +14,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
-from django.db import models
+from django.db import connections, models
 from django.db.models import Q
 
 from storefront.core.models import BaseModel, SoftDeleteModel, SoftDeleteQuerySet
@@ -89,6 +90,17 @@ class Category(BaseModel):
     def __str__(self) -> str:
         return self.name
 
+    def path_refs(self, nodes: dict[uuid.UUID, Category] | None = None) -> list[dict[str, str]]:
+        """The category and its ancestors from the root, as {slug, name}; `nodes` is
+        `nodes_on_paths` of a batch including this category (else one query)."""
+        if nodes is None:
+            nodes = Category.objects.nodes_on_paths([self])
+        return [
+            {"slug": node.slug, "name": node.name}
+            for node in (nodes.get(uuid.UUID(part)) for part in self.path.split("/") if part)
+            if node is not None
+        ]
+
     def clean(self) -> None:
         super().clean()
         if self.parent_id is None:
@@ -113,6 +125,11 @@ class Category(BaseModel):
             )
 
 
+def sees_inactive_products(user) -> bool:
+    """Staff read inactive products too; everyone else reads active ones only."""
+    return user is not None and user.is_authenticated and user.is_staff
+
+
 class ProductQuerySet(SoftDeleteQuerySet):
     """Deletes are soft (inherited), as on the model itself."""
 
@@ -124,7 +141,7 @@ class ProductQuerySet(SoftDeleteQuerySet):
 
         Soft-deleted products are already hidden by the default manager.
         """
-        if user is not None and user.is_authenticated and user.is_staff:
+        if sees_inactive_products(user):
             return self
         return self.active()
 
@@ -149,9 +166,78 @@ class ProductQuerySet(SoftDeleteQuerySet):
         return product_search(self, text)
 
 
+# One product as `Product.as_row()` gives it, in one statement (PostgreSQL): the
+# product joined to its category, its images and (second form) the category's
+# path from the root as JSON arrays. Same rows as
+# `visible_to(user).for_listing().get(pk=...)`: never a deleted product, an
+# inactive one only when the second parameter (staff) is true; images in
+# ProductImage.Meta.ordering; path nodes in the order of the category's path.
+# Hand-written: compiling the two or three statements the ORM needs for this
+# (and building the instances) cost more than running them (docs/performance.md,
+# findings 9 and 13); the parity tests in tests/test_rows.py hold the two to the
+# same dict.
+_ROW_SQL = """
+SELECT p.id, p.sku, p.slug, p.name, p.description, c.slug, p.price, p.currency,
+       p.stock, p.is_active, p.is_featured, p.rating_avg, p.review_count,
+       p.created_at, p.updated_at, p.attributes,
+       ARRAY(SELECT json_build_object('id', i.id, 'url', i.url, 'file', i.file,
+                                      'alt_text', i.alt_text, 'position', i.position)
+             FROM catalog_productimage i WHERE i.product_id = p.id
+             ORDER BY i.position, i.created_at){path}
+FROM catalog_product p JOIN catalog_category c ON c.id = p.category_id
+WHERE p.id = %s AND p.deleted_at IS NULL AND (p.is_active OR %s)
+"""
+_ROW_PATH_SQL = """,
+       ARRAY(SELECT json_build_object('slug', a.slug, 'name', a.name)
+             FROM catalog_category a
+             WHERE a.id = ANY(string_to_array(rtrim(c.path, '/'), '/')::uuid[])
+             ORDER BY array_position(string_to_array(rtrim(c.path, '/'), '/')::uuid[], a.id))"""
+_ROW_FIELDS = (
+    *("id", "sku", "slug", "name", "description", "category_slug", "price", "currency"),
+    *("stock", "is_active", "is_featured", "rating_avg", "review_count", "created_at"),
+    *("updated_at", "attributes", "images"),
+)
+
+
 class ProductManager(models.Manager.from_queryset(ProductQuerySet)):
     def get_queryset(self) -> ProductQuerySet:
         return super().get_queryset().filter(deleted_at__isnull=True)
+
+    def row_visible_to(
+        self, user, pk: uuid.UUID, *, category_path: bool = False
+    ) -> dict[str, Any] | None:
+        """The product `pk` as `Product.as_row(category_path=...)` gives it, if `user`
+        may read it (`visible_to`), else None: one SQL statement on PostgreSQL,
+        no model instances. Elsewhere (the embedded SQLite mode) it is read
+        through the ORM, as `visible_to(user).for_listing()` reads it."""
+        connection = connections[self.db]
+        if connection.vendor != "postgresql":
+            product = self.visible_to(user).for_listing().filter(pk=pk).first()
+            return None if product is None else product.as_row(category_path=category_path)
+        sql = _ROW_SQL.format(path=_ROW_PATH_SQL if category_path else "")
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [pk, sees_inactive_products(user)])
+            record = cursor.fetchone()
+        if record is None:
+            return None
+        row = dict(zip(_ROW_FIELDS, record[: len(_ROW_FIELDS)], strict=True))
+        # jsonb comes back as text, as the ORM reads it: decode it as the field does.
+        row["attributes"] = self.model._meta.get_field("attributes").from_db_value(
+            row["attributes"], None, connection
+        )
+        row["images"] = [
+            {
+                "id": uuid.UUID(image["id"]),
+                "url": image["url"],
+                "file": image["file"],
+                "alt_text": image["alt_text"],
+                "position": image["position"],
+            }
+            for image in row["images"]
+        ]
+        if category_path:
+            row["category_path"] = [{"slug": n["slug"], "name": n["name"]} for n in record[-1]]
+        return row
 
 
 class Product(SoftDeleteModel):
@@ -215,6 +301,49 @@ class Product(SoftDeleteModel):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.sku})"
+
+    def as_row(
+        self,
+        *,
+        category_path: bool = False,
+        category_nodes: dict[uuid.UUID, Category] | None = None,
+    ) -> dict[str, Any]:
+        """The product as plain values, what its representations are built from:
+        its fields, `category_slug`, `images` (each {id, url, file, alt_text,
+        position}, `file` being the stored name) and, with `category_path`, the
+        category's `path_refs` (from `category_nodes` when given). The same dict
+        as `Product.objects.row_visible_to` reads without model instances."""
+        row = {
+            "id": self.id,
+            "sku": self.sku,
+            "slug": self.slug,
+            "name": self.name,
+            "description": self.description,
+            "category_slug": self.category.slug,
+            "price": self.price,
+            "currency": self.currency,
+            "stock": self.stock,
+            "is_active": self.is_active,
+            "is_featured": self.is_featured,
+            "rating_avg": self.rating_avg,
+            "review_count": self.review_count,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+            "attributes": self.attributes,
+            "images": [
+                {
+                    "id": image.id,
+                    "url": image.url,
+                    "file": image.file.name,
+                    "alt_text": image.alt_text,
+                    "position": image.position,
+                }
+                for image in self.images.all()
+            ],
+        }
+        if category_path:
+            row["category_path"] = self.category.path_refs(category_nodes)
+        return row
 
 
 class ProductImage(BaseModel):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import re
 from functools import cached_property
-from typing import Any
+from typing import Any, ClassVar
 from uuid import UUID
 
 from django.conf import settings
@@ -196,6 +196,9 @@ class ProductSerializer(serializers.ModelSerializer):
     images = ProductImageSerializer(many=True, read_only=True)
     reviews_url = serializers.HyperlinkedIdentityField(view_name="api:product-reviews")
 
+    # Whether `represent_row` needs the row's `category_path` (v2 shows it).
+    row_with_category_path: ClassVar[bool] = False
+
     class Meta:
         model = Product
         fields = [
@@ -236,36 +239,47 @@ class ProductSerializer(serializers.ModelSerializer):
         stay the contract (the schema is built from them); the parity tests in
         test_serializers.py compare this with `super().to_representation` field
         by field. Without a request (no absolute URLs) the generic path runs."""
+        if self._links is None:
+            return super().to_representation(product)
+        return self.represent_row(self.product_row(product))
+
+    def product_row(self, product: Product) -> dict[str, Any]:
+        """The plain values this version's representation is built from."""
+        return product.as_row()
+
+    def represent_row(self, row: dict[str, Any]) -> dict[str, Any]:
+        """The representation of a product given as `Product.as_row()` values (or
+        as `Product.objects.row_visible_to` reads them, without an instance):
+        what `to_representation` gives for the product itself. Needs the request."""
         links = self._links
         if links is None:
-            return super().to_representation(product)
+            raise AssertionError("represent_row needs the request in the serializer context")
         value = _value_fields()
-        category = product.category
+        product_id = row["id"]
+        rating_avg = row["rating_avg"]
         return {
-            "id": str(product.id),
-            "url": links.product(product.id),
-            "sku": product.sku,
-            "slug": product.slug,
-            "name": product.name,
-            "description": product.description,
-            "category": category.slug,
-            "category_url": links.category(category.slug),
-            "price": value["price"].to_representation(product.price),
-            "currency": product.currency,
-            "stock": product.stock,
-            "in_stock": product.stock > 0,
-            "is_active": product.is_active,
-            "is_featured": product.is_featured,
+            "id": str(product_id),
+            "url": links.product(product_id),
+            "sku": row["sku"],
+            "slug": row["slug"],
+            "name": row["name"],
+            "description": row["description"],
+            "category": row["category_slug"],
+            "category_url": links.category(row["category_slug"]),
+            "price": value["price"].to_representation(row["price"]),
+            "currency": row["currency"],
+            "stock": row["stock"],
+            "in_stock": row["stock"] > 0,
+            "is_active": row["is_active"],
+            "is_featured": row["is_featured"],
             "rating_avg": (
-                None
-                if product.rating_avg is None
-                else value["rating_avg"].to_representation(product.rating_avg)
+                None if rating_avg is None else value["rating_avg"].to_representation(rating_avg)
             ),
-            "review_count": product.review_count,
-            "images": [links.image(image) for image in product.images.all()],
-            "reviews_url": links.product_reviews(product.id),
-            "created_at": value["created_at"].to_representation(product.created_at),
-            "updated_at": value["updated_at"].to_representation(product.updated_at),
+            "review_count": row["review_count"],
+            "images": [links.image_row(image) for image in row["images"]],
+            "reviews_url": links.product_reviews(product_id),
+            "created_at": value["created_at"].to_representation(row["created_at"]),
+            "updated_at": value["updated_at"].to_representation(row["updated_at"]),
         }
 
     @cached_property
@@ -328,6 +342,21 @@ class _ProductLinks:
             "position": image.position,
         }
 
+    def image_row(self, image: dict[str, Any]) -> dict[str, Any]:
+        """`image` for an image given as values (`Product.as_row()["images"]`):
+        a stored file's URL is its storage's, as `FieldFile.url` gives it."""
+        url = image["url"] or self.request.build_absolute_uri(_image_storage().url(image["file"]))
+        return {
+            "id": str(image["id"]),
+            "url": url,
+            "alt_text": image["alt_text"],
+            "position": image["position"],
+        }
+
+
+def _image_storage():
+    return ProductImage._meta.get_field("file").storage
+
 
 class ProductV2ListSerializer(serializers.ListSerializer):
     """Loads the ancestors of every category on the page in one query."""
@@ -346,29 +375,27 @@ class ProductV2Serializer(ProductSerializer):
     category_path = serializers.SerializerMethodField(
         help_text="The product's category and its ancestors, from the root."
     )
+    row_with_category_path = True
 
     class Meta(ProductSerializer.Meta):
         fields = [*ProductSerializer.Meta.fields, "category_path", "attributes"]
         read_only_fields = fields
         list_serializer_class = ProductV2ListSerializer
 
-    def to_representation(self, product: Product) -> dict[str, Any]:
-        data = super().to_representation(product)
-        if self._links is not None:  # the written-out v1 shape: add v2's fields
-            data["category_path"] = self.get_category_path(product)
-            data["attributes"] = product.attributes
+    def product_row(self, product: Product) -> dict[str, Any]:
+        nodes = self.context.get("category_nodes")  # a page's, from the list serializer
+        return product.as_row(category_path=True, category_nodes=nodes)
+
+    def represent_row(self, row: dict[str, Any]) -> dict[str, Any]:
+        data = super().represent_row(row)
+        data["category_path"] = row["category_path"]
+        data["attributes"] = row["attributes"]
         return data
 
     @extend_schema_field(CategoryRefSerializer(many=True))
     def get_category_path(self, product: Product) -> list[dict[str, str]]:
-        nodes = self.context.get("category_nodes")
-        if nodes is None:  # a single product: its own one query
-            nodes = Category.objects.nodes_on_paths([product.category])
-        return [
-            {"slug": node.slug, "name": node.name}
-            for node in (nodes.get(UUID(part)) for part in product.category.path.split("/") if part)
-            if node is not None
-        ]
+        # Without the list serializer's nodes (a single product): its own one query.
+        return product.category.path_refs(self.context.get("category_nodes"))
 
 
 class ProductWriteSerializer(serializers.ModelSerializer):

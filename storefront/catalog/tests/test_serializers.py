@@ -1,18 +1,23 @@
 """The product representation is written out by hand for speed
 (`ProductSerializer.to_representation`); its declared fields stay the contract.
 These tests hold the two to the same output, key order included, in both API
-versions, for products that exercise every field's edge."""
+versions, for products that exercise every field's edge. The detail reads a
+product as plain values in one SQL statement (`Product.objects.row_visible_to`,
+no model instance): that path is held to the same output too."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth.models import AnonymousUser
+from django.db import connection
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
 from rest_framework.versioning import URLPathVersioning
 
+from storefront.accounts.tests.factories import StaffFactory, UserFactory
 from storefront.catalog.api.serializers import ProductSerializer, ProductV2Serializer
 from storefront.catalog.models import Product
 from storefront.catalog.tests.factories import (
@@ -105,3 +110,97 @@ def test_urls_carry_the_requests_version_and_host(products):
 def test_without_a_request_the_generic_path_runs(products):
     with pytest.raises(AssertionError, match="requires the request in the serializer context"):
         ProductSerializer(products[0]).data  # noqa: B018 - hyperlinks need the request
+
+
+# --- the detail's read: plain values, one statement ----------------------------------
+
+VERSIONS = [("v1", ProductSerializer), ("v2", ProductV2Serializer)]
+
+
+@pytest.mark.parametrize(("version", "serializer_class"), VERSIONS)
+def test_a_product_read_as_values_is_represented_as_its_instance(
+    products, version, serializer_class
+):
+    staff = StaffFactory()  # sees the inactive product too
+    context = {"request": _request(version)}
+    for product in products:
+        row = Product.objects.row_visible_to(staff, product.pk, category_path=version == "v2")
+
+        data = serializer_class(context=context).represent_row(row)
+
+        expected = _generic(serializer_class(context=context), product)
+        assert list(data.items()) == list(expected.items())
+        assert data == serializer_class(product, context=context).data
+
+
+@pytest.mark.parametrize("category_path", [False, True])
+def test_the_statement_reads_the_same_values_as_the_orm(products, category_path):
+    # given a product four levels deep, besides the fixture's
+    parent = None
+    for slug in ("a", "a-b", "a-b-c", "a-b-c-d"):
+        parent = CategoryFactory(slug=slug, parent=parent)
+    deep = ProductFactory(category=parent, attributes={"z": 1, "a": [True, None, 2.5]})
+    ProductImageFactory(product=deep, position=0)
+    ProductImageFactory(product=deep, position=0)  # same position: then by created_at
+    staff = StaffFactory()
+    for product in [*products, Product.objects.for_listing().get(pk=deep.pk)]:
+        # when it is read by the hand-written statement
+        row = Product.objects.row_visible_to(staff, product.pk, category_path=category_path)
+        # then it is the dict the ORM's instance gives, value for value, in the same order
+        expected = product.as_row(category_path=category_path)
+        assert list(row.items()) == list(expected.items())
+    # (the last one is the deep product: its path, from the root, when asked for)
+    assert ("category_path" in row) is category_path
+    if category_path:
+        assert [ref["slug"] for ref in row["category_path"]] == ["a", "a-b", "a-b-c", "a-b-c-d"]
+
+
+@pytest.mark.parametrize("category_path", [False, True])
+def test_without_postgresql_the_values_come_from_the_orm(products, monkeypatch, category_path):
+    staff = StaffFactory()
+    sql_rows = [
+        Product.objects.row_visible_to(staff, p.pk, category_path=category_path) for p in products
+    ]
+
+    monkeypatch.setattr(connection, "vendor", "sqlite")  # the embedded mode's branch
+    orm_rows = [
+        Product.objects.row_visible_to(staff, p.pk, category_path=category_path) for p in products
+    ]
+
+    assert orm_rows == sql_rows
+
+
+@pytest.mark.parametrize("vendor", ["postgresql", "sqlite"])
+def test_the_values_read_follows_visibility(products, monkeypatch, vendor):
+    monkeypatch.setattr(connection, "vendor", vendor)
+    hidden = next(p for p in products if not p.is_active)
+    active = [p for p in products if p.is_active]
+    deleted = ProductFactory()
+    deleted.delete()
+    staff, customer, anonymous = StaffFactory(), UserFactory(), AnonymousUser()
+
+    def visible(user, product) -> bool:
+        return Product.objects.row_visible_to(user, product.pk) is not None
+
+    for user in (anonymous, customer, staff):
+        assert all(visible(user, product) for product in active)
+        assert visible(user, hidden) is (user is staff)
+        assert not visible(user, deleted)
+    assert Product.objects.row_visible_to(staff, deleted.category_id) is None  # no such product
+
+
+@pytest.mark.parametrize("version", ["v1", "v2"])
+def test_the_detail_endpoint_answers_what_the_serializer_makes_of_the_instance(
+    products, version, staff_client
+):
+    serializer_class = dict(VERSIONS)[version]
+    for product in products:
+        path = f"/api/{version}/products/{product.pk}/"
+        request = Request(APIRequestFactory().get(path))
+        request.version = version
+        request.versioning_scheme = URLPathVersioning()
+
+        body = staff_client.get(path).json()
+
+        expected = _generic(serializer_class(context={"request": request}), product)
+        assert list(body.items()) == list(expected.items())

@@ -7,6 +7,7 @@ audience (see caching.py).
 
 from __future__ import annotations
 
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -146,7 +147,17 @@ class ProductDetailView(ProductReadMixin, generics.GenericAPIView):
     )
     @cached_read
     def get(self, request, *args, **kwargs):
-        return Response(self.get_serializer(self.get_object()).data)
+        # What get_object() finds, read as plain values in one statement (no model
+        # instances, no generic lookup) and rendered as the serializer renders the
+        # instance (docs/performance.md, finding 9; parity: test_serializers.py).
+        serializer = self.get_serializer()
+        row = Product.objects.row_visible_to(
+            request.user, kwargs["pk"], category_path=serializer.row_with_category_path
+        )
+        if row is None:
+            raise Http404
+        self.check_object_permissions(request, row)  # reads never look at the object
+        return Response(serializer.represent_row(row))
 
     def _update(self, request, *, partial: bool):
         product = self.get_object()
