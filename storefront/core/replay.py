@@ -27,7 +27,8 @@ is within its rate; a fresh X-Request-ID is added and the access log written
 as the middleware would. Anything else goes to Django unchanged, with the
 throttle count handed on (core/throttling.py) so it is not counted twice: an
 unknown route, a miss, a stale entry, a refused rate (Django answers the
-429), a Redis failure.
+429), a Redis failure. The generations it read are handed on as well
+(`generations_read_before`): the miss path does not read them a second time.
 
 Off in embedded mode (no Redis) and with CACHE_REPLAY=false.
 """
@@ -64,6 +65,7 @@ from storefront.core.throttling import (
 logger = logging.getLogger("storefront.replay")
 
 REPLAY_KEY_PREFIX = "resp:replay:"
+GENERATIONS_SCOPE_KEY = "storefront.generations"
 # Headers Django adds per request: never stored, made anew on a replay.
 PER_REQUEST_HEADERS = frozenset({"x-request-id", "x-cache"})
 # A request with any of these goes to Django: the answer depends on who asks
@@ -102,6 +104,16 @@ class ReplayableRead:
     def replay_generation_keys(cls, url_kwargs: dict[str, Any]) -> list[str]:
         """The cache keys of the generations an answer for these URL kwargs depends on."""
         raise NotImplementedError
+
+
+def generations_read_before(request, keys: list[str]) -> tuple[int, ...] | None:
+    """The values of the generations `keys` if this request read them before Django
+    (in the replay lookup, a moment ago, in the same request), else None."""
+    scope = getattr(getattr(request, "_request", request), "scope", None)
+    read = scope.get(GENERATIONS_SCOPE_KEY) if scope else None
+    if read is None or read[0] != tuple(keys):
+        return None
+    return read[1]
 
 
 @dataclass(frozen=True)
@@ -235,6 +247,11 @@ class ReplayCache:
             logger.debug("replay skipped: cache unavailable", exc_info=True)
             return False
         raw_entry, generations = results[-2], results[-1]
+        if None not in generations:  # Django's miss path need not read them again
+            scope[GENERATIONS_SCOPE_KEY] = (
+                tuple(generation_keys),
+                tuple(int(value) for value in generations),
+            )
         if rate:
             current, previous = int(results[0]), int(results[2] or 0)
             scope[PRECOUNT_SCOPE_KEY] = {
@@ -251,7 +268,7 @@ class ReplayCache:
         if raw_entry is None or None in generations:
             return False
         entry = cache.client.decode(raw_entry)
-        if tuple(entry["generations"]) != tuple(int(value) for value in generations):
+        if tuple(entry["generations"]) != scope[GENERATIONS_SCOPE_KEY][1]:
             return False  # stale: a write happened since; Django rebuilds and records
         scope.pop(PRECOUNT_SCOPE_KEY, None)  # counted here, and answered here
         request_id = request_id_from(headers.get(b"x-request-id", b"").decode("latin1"))

@@ -40,7 +40,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from storefront.catalog.cache import generation_keys, read_generations
-from storefront.core.replay import Replay, ReplayableRead
+from storefront.core.replay import Replay, ReplayableRead, generations_read_before
 
 RESPONSE_KEY_PREFIX = "catalog:resp:"
 CACHE_CONTROL = "private, no-cache"  # clients may keep it, but revalidate (ETag)
@@ -120,7 +120,9 @@ class CachedReadMixin(ReplayableRead):
         if renderer is None or renderer.format != "json":
             return None
         product_id = self.kwargs.get(self.cache_product_kwarg) if self.cache_product_kwarg else None
-        generations = read_generations(product_id)
+        generations = generations_read_before(
+            request, generation_keys(product_id)
+        ) or read_generations(product_id)
         if generations is None:
             return None
         user = request.user
