@@ -20,13 +20,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import threading
 import uuid
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any, Protocol
 
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -77,6 +79,49 @@ def notification_message(notification: Notification) -> dict[str, Any]:
     }
 
 
+class _PushLoop:
+    """One event loop per process, running in a daemon thread, for pushes from sync code.
+
+    `async_to_sync()` called from a plain thread (a request on the web pool, a
+    Celery task) starts a thread and an event loop for every call, and
+    channels-redis keeps its Redis connections per event loop: every push paid
+    for a thread, a loop, a new Redis connection and its handshake, about 3 ms
+    of CPU per order placed or paid (docs/performance.md, "Orders"). Pushes
+    submitted to this loop reuse its connections. Created on first use and
+    again in a forked child (a Celery pool process), whose copy has no thread.
+    """
+
+    _lock = threading.Lock()
+    _loop: asyncio.AbstractEventLoop | None = None
+    _pid: int | None = None
+
+    @classmethod
+    def get(cls) -> asyncio.AbstractEventLoop:
+        with cls._lock:
+            if cls._loop is None or cls._pid != os.getpid() or cls._loop.is_closed():
+                loop = asyncio.new_event_loop()
+                threading.Thread(
+                    target=loop.run_forever, name="notifications-push", daemon=True
+                ).start()
+                cls._loop, cls._pid = loop, os.getpid()
+            return cls._loop
+
+
+def _run_push(layer: Any, send: Any, timeout: float) -> None:
+    if isinstance(layer, InMemoryChannelLayer):
+        # Its queues belong to the loop of whoever awaits them (embedded mode,
+        # one process): asgiref finds that loop when there is one.
+        async_to_sync(send)()
+        return
+    future = asyncio.run_coroutine_threadsafe(send(), _PushLoop.get())
+    try:
+        # send() gives up after `timeout` itself; the margin only guards
+        # against a loop that never ran it.
+        future.result(timeout + 1)
+    finally:
+        future.cancel()  # a no-op once done
+
+
 def group_push(*, group: str, message: dict[str, Any]) -> bool:
     """Send `message` to every socket in `group` now. Never raises.
 
@@ -93,7 +138,7 @@ def group_push(*, group: str, message: dict[str, Any]) -> bool:
         await asyncio.wait_for(layer.group_send(group, event), timeout=timeout)
 
     try:
-        async_to_sync(send)()
+        _run_push(layer, send, timeout)
     except Exception:
         # Deliberately broad: whatever the layer raises (connection refused,
         # timeout, serialisation), the data is committed and REST serves it.

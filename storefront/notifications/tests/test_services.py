@@ -164,6 +164,84 @@ def test_hanging_channel_layer_is_given_up_after_the_push_timeout(
     assert "notification push failed" in caplog.text
 
 
+@pytest.mark.django_db
+def test_pushes_from_sync_code_share_one_event_loop_and_its_connections(user, monkeypatch):
+    # Given a channel layer that records the event loop each push runs on
+    loops = []
+
+    class RecordingLayer:
+        async def group_send(self, group, message):
+            loops.append(asyncio.get_running_loop())
+
+    monkeypatch.setattr(services, "get_channel_layer", RecordingLayer)
+
+    # When two pushes are made from plain sync code (a request, a task)
+    assert services.group_push(group="staff", message={"type": "x"}) is True
+    assert services.group_push(group="staff", message={"type": "y"}) is True
+
+    # Then both ran on the same long-lived loop (channels-redis keeps its
+    # connections per loop: no new connection per push), not on this thread
+    assert len(loops) == 2
+    assert loops[0] is loops[1]
+    assert loops[0].is_running()
+
+
+@pytest.mark.django_db
+def test_redis_push_made_on_the_shared_loop_reaches_a_listener_on_another_loop(
+    user, django_capture_on_commit_callbacks
+):
+    # Given a listener on the owner's group (its own event loop, its own connection)
+    def create():
+        with django_capture_on_commit_callbacks(execute=True):
+            services.notification_create(user=user, kind="test.event", payload={"n": 2})
+
+    # When a notification is committed from sync code
+    event = receive_from_group(services.user_group(user.pk), create)
+
+    # Then the message pushed from the shared loop arrives
+    assert event["message"]["payload"] == {"n": 2}
+
+
+def test_a_forked_process_starts_its_own_push_loop(monkeypatch):
+    # Given the loop of this process
+    parent_loop = services._PushLoop.get()
+
+    # When a forked child (another pid: a Celery pool process) asks for one
+    monkeypatch.setattr(services.os, "getpid", lambda: -1)
+    child_loop = services._PushLoop.get()
+
+    # Then it gets a loop of its own, running (the parent's thread is not in the child)
+    assert child_loop is not parent_loop
+    assert child_loop.is_running() or _started(child_loop)
+    monkeypatch.undo()
+    assert services._PushLoop.get() is not child_loop  # back in "the parent": a new one again
+
+
+def _started(loop: asyncio.AbstractEventLoop) -> bool:
+    deadline = time.monotonic() + 2
+    while not loop.is_running() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return loop.is_running()
+
+
+@pytest.mark.django_db
+def test_in_memory_layer_pushes_still_reach_a_listener(
+    user, settings, django_capture_on_commit_callbacks
+):
+    # Given embedded mode's in-memory channel layer (one process, no Redis)
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+    # When a notification is committed
+    def create():
+        with django_capture_on_commit_callbacks(execute=True):
+            services.notification_create(user=user, kind="test.event", payload={"n": 3})
+
+    event = receive_from_group(services.user_group(user.pk), create)
+
+    # Then the listener gets it (pushed on the listener's loop, as before)
+    assert event["message"]["payload"] == {"n": 3}
+
+
 def test_push_without_a_channel_layer_is_a_no_op(monkeypatch):
     monkeypatch.setattr(services, "get_channel_layer", lambda: None)
 
