@@ -163,6 +163,20 @@ class Order(BaseModel):
     def is_fulfillable(self) -> bool:
         return self.can_transition_to(OrderStatus.FULFILLED)
 
+    def cache_lines(self, lines: list[OrderLine]) -> None:
+        """Make `order.lines.all()` answer `lines` (in position order) without a query.
+
+        What `Order.objects.with_lines()` leaves on an order it reads, stored
+        the way Django's prefetching stores it; for an order whose lines were
+        just written, so they need not be read back.
+        """
+        queryset = self.lines.get_queryset()
+        queryset._result_cache = sorted(lines, key=lambda line: line.position)
+        queryset._prefetch_done = True
+        if not hasattr(self, "_prefetched_objects_cache"):
+            self._prefetched_objects_cache = {}
+        self._prefetched_objects_cache[Order._meta.get_field("lines").cache_name] = queryset
+
     @property
     def shipping_address(self) -> dict[str, str]:
         return {

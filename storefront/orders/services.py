@@ -184,7 +184,11 @@ def _order_create_once(
     payment_token: str,
 ) -> Order:
     with transaction.atomic():
-        products = Product.objects.filter(is_active=True).in_bulk(list(quantities))
+        products = (
+            Product.objects.filter(is_active=True)
+            .only("id", "sku", "name", "price", "currency")  # what the lines snapshot
+            .in_bulk(list(quantities))
+        )
         missing = [str(product_id) for product_id in quantities if product_id not in products]
         if missing:
             raise ProductUnavailable(f"Product {missing[0]} does not exist or is not for sale.")
@@ -223,6 +227,7 @@ def _order_create_once(
         for line in lines:
             line.order = order
         OrderLine.objects.bulk_create(lines)
+        order.cache_lines(lines)  # the 201 shows them: no need to read them back
         OrderEvent.objects.create(
             order=order, actor=user, from_status="", to_status=OrderStatus.PENDING, note="placed"
         )

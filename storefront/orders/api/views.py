@@ -90,9 +90,11 @@ class OrderListCreateView(_OrderQuerysetMixin, generics.ListCreateAPIView):
         serializer = OrderCreateSerializer(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
         order = services.order_create(user=request.user, **serializer.validated_data)
-        response = self._render(order, status.HTTP_201_CREATED)
-        response["Location"] = response.data["url"]
-        return response
+        # The order as this request committed it (pending), lines included: no
+        # need to read it back. (A re-read could even catch the worker's payment
+        # made in between, or, with eager tasks, always.)
+        data = OrderSerializer(order, context=self.get_serializer_context()).data
+        return Response(data, status=status.HTTP_201_CREATED, headers={"Location": data["url"]})
 
 
 class OrderDetailView(_OrderQuerysetMixin, generics.RetrieveAPIView):

@@ -83,6 +83,63 @@ def test_place_order_answers_201_with_the_order_location_and_links(
     delay.assert_called_once_with(str(order.id))
 
 
+@pytest.mark.django_db(transaction=True)
+def test_place_order_answers_the_order_as_placed_even_if_payment_already_ran(client_for, customer):
+    # given a product (real commits, Celery eager: payment runs right after the
+    # commit, before the response is rendered)
+    p = product(stock=5, price="19.99")
+
+    # when the customer orders it
+    response = client_for(customer).post(ORDERS, body((p, 1)), format="json")
+
+    # then the order is paid by now, but the 201 shows it as this request
+    # placed it (pending, as documented), with its lines, and equal to a read
+    # of the order as it was placed
+    order = Order.objects.get()
+    assert order.status == S.PAID
+    data = response.json()
+    assert data["status"] == "pending"
+    assert data["links"]["cancel"] == f"http://testserver{ORDERS}{order.id}/cancel/"
+    assert [line["line_total"] for line in data["lines"]] == ["19.99"]
+    Order.objects.filter(pk=order.pk).update(status=S.PENDING, paid_at=None)
+    read = client_for(customer).get(f"{ORDERS}{order.id}/").json()
+    assert read.pop("updated_at") >= data.pop("updated_at")  # the payment saved it since
+    assert read == data
+
+
+def test_place_order_takes_one_read_three_inserts_and_one_update_per_product(
+    client_for, customer, django_capture_on_commit_callbacks
+):
+    # given two products
+    items = [(product(stock=5), 1), (product(stock=5), 2)]
+
+    # when an order is placed (payment publish patched: its broker is not SQL)
+    with (
+        CaptureQueriesContext(connection) as queries,
+        mock.patch.object(tasks.process_order, "delay"),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        response = client_for(customer).post(ORDERS, body(*items), format="json")
+
+    # then: the products, the order, its lines, its event, one stock UPDATE per
+    # product, and after commit the dispatch mark; the 201 reads nothing back
+    assert response.status_code == 201, response.content
+    statements = [
+        q["sql"].split()[0].upper() + " " + q["sql"].split('"')[1]
+        for q in queries
+        if not q["sql"].startswith(("SAVEPOINT", "RELEASE SAVEPOINT"))
+    ]
+    assert statements == [
+        "SELECT catalog_product",
+        "INSERT orders_order",
+        "INSERT orders_orderline",
+        "INSERT orders_orderevent",
+        "UPDATE catalog_product",
+        "UPDATE catalog_product",
+        "UPDATE orders_order",
+    ], statements
+
+
 def test_place_order_then_payment_runs_after_commit_and_confirms_by_email(
     client_for, customer, django_capture_on_commit_callbacks
 ):

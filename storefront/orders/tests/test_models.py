@@ -1,4 +1,4 @@
-"""Order model rules: the status machine table, country codes."""
+"""Order model rules: the status machine table, country codes, cached lines."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import pytest
 
 from storefront.orders.countries import COUNTRY_CODES, is_country_code
 from storefront.orders.models import Order, OrderStatus
+from storefront.orders.tests.factories import make_order, product
 
 S = OrderStatus
 
@@ -51,3 +52,22 @@ def test_all_249_assigned_country_codes_are_known():
 def test_str_of_order_objects():
     order = Order(status=S.PAID)
     assert str(order).endswith("(paid)")
+
+
+@pytest.mark.django_db
+def test_cached_lines_are_served_in_position_order_without_a_query(
+    django_assert_num_queries,
+):
+    # given an order read without its lines, and its lines in another order
+    placed = make_order(items=[(product(), 1), (product(), 2)])
+    order = Order.objects.get(pk=placed.pk)
+    lines = list(placed.lines.order_by("-position"))
+
+    # when they are cached on it
+    order.cache_lines(lines)
+
+    # then reading them takes no query and gives them by position, as with_lines() does
+    with django_assert_num_queries(0):
+        cached = list(order.lines.all())
+    assert cached == list(Order.objects.with_lines().get(pk=placed.pk).lines.all())
+    assert [line.position for line in cached] == [0, 1]
