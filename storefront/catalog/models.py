@@ -174,8 +174,8 @@ class ProductQuerySet(SoftDeleteQuerySet):
 # ProductImage.Meta.ordering; path nodes in the order of the category's path.
 # Hand-written: compiling the two or three statements the ORM needs for this
 # (and building the instances) cost more than running them (docs/performance.md,
-# findings 9 and 13); the parity tests in tests/test_rows.py hold the two to the
-# same dict.
+# findings 9, 13 and 15); the parity tests in tests/test_serializers.py hold the
+# two to the same dict.
 _ROW_SQL = """
 SELECT p.id, p.sku, p.slug, p.name, p.description, c.slug, p.price, p.currency,
        p.stock, p.is_active, p.is_featured, p.rating_avg, p.review_count,
