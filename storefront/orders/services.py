@@ -452,17 +452,22 @@ def order_pay(*, order_id: UUID | str, task_id: str | None = None) -> Order | No
             only_from=OrderStatus.PENDING,
         )
         return Order.objects.get(pk=order.pk)
+    # The transition is its own transaction (no savepoint inside an outer
+    # one: two statements fewer per payment). If the order had left pending
+    # meanwhile, it can never come back to it: recording the charge under a
+    # second lock sees the same status or a later one, as a cancel or
+    # fulfilment made just after the first would.
+    paid = order_transition(
+        order_id=order.id,
+        to=OrderStatus.PAID,
+        task_id=task_id,
+        note=f"charged {charge.id}",
+        changes={"charge_id": charge.id},
+        only_from=OrderStatus.PENDING,
+    )
+    if paid is not None:
+        return paid
     with transaction.atomic():
-        paid = order_transition(
-            order_id=order.id,
-            to=OrderStatus.PAID,
-            task_id=task_id,
-            note=f"charged {charge.id}",
-            changes={"charge_id": charge.id},
-            only_from=OrderStatus.PENDING,
-        )
-        if paid is not None:
-            return paid
         order = Order.objects.select_for_update().get(pk=order.pk)
         if not order.charge_id:
             order.charge_id = charge.id

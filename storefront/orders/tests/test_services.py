@@ -8,7 +8,8 @@ from unittest import mock
 
 import pytest
 from django.core import mail
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from kombu.exceptions import OperationalError as KombuOperationalError
 
@@ -455,6 +456,23 @@ def test_order_pay_charges_once_and_marks_the_order_paid():
     assert charge.attempts == 1
     assert order.charge_id == f"ch_{charge.id.hex}"
     assert order.events.last().task_id == "t-1"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_order_pay_records_a_payment_in_one_transaction_without_a_savepoint():
+    # given a pending order (real transactions: no test transaction around them)
+    order = make_order()
+
+    # when payment runs
+    with CaptureQueriesContext(connection) as queries:
+        services.order_pay(order_id=order.id)
+
+    # then from locking the order to recording the payment, no savepoint is taken
+    sql = [q["sql"] for q in queries]
+    lock = next(i for i, q in enumerate(sql) if "FOR UPDATE" in q and '"orders_order"' in q)
+    assert not any(q.startswith(("SAVEPOINT", "RELEASE SAVEPOINT")) for q in sql[lock - 1 :]), sql
+    order.refresh_from_db()
+    assert order.status == S.PAID
 
 
 def test_order_pay_declined_fails_the_order_and_releases_stock():
