@@ -68,7 +68,7 @@ def plot(results: dict, out: Path) -> list[Path]:
             ax.bar(xs, [data.get(e, {}).get("rps", 0) for e in endpoints], width, label=name)
         ax.set_xticks([x + 0.4 - width / 2 for x in range(len(endpoints))])
         ax.set_xticklabels(endpoints)
-        ax.set_ylabel("requests/s (uncached)")
+        ax.set_ylabel("requests/s")
         ax.set_title("Measured choices")
         ax.legend()
         fig.tight_layout()

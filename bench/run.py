@@ -538,6 +538,8 @@ def run(args) -> dict:
             for ep in eps:
                 if ep["name"] in variant.get("endpoints", ("list_page1", "detail")):
                     measure(name, port, ep["name"], [{"path": ep["path"], "headers": BYPASS}])
+                if ep["name"] in variant.get("cached_endpoints", ()):
+                    measure(name, port, ep["name"] + "_cached", [{"path": ep["path"]}])
 
     # The app last, the write path at its end: orders change stock, which the
     # references' bodies were compared on (with the app's, kept by the probe).
@@ -741,6 +743,13 @@ VARIANTS = {
     "persistent": {"env": {"DB_POOL": "false", "DB_CONN_MAX_AGE": "60"}},
     # The ASGI server measured against the deployed one (granian).
     "uvicorn": {"server": "uvicorn", "endpoints": ("list_page1", "detail", "search_selective")},
+    # Cache layout: cached reads answered by Django's cache only, as before the
+    # replay layer (core/replay.py); its cached rows against the app's.
+    "noreplay": {
+        "env": {"CACHE_REPLAY": "false"},
+        "endpoints": (),
+        "cached_endpoints": ("list_page1", "detail"),
+    },
 }
 
 
@@ -772,7 +781,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         action="append",
         default=[],
         choices=sorted(VARIANTS),
-        help="Measured choices: extra runs of list/detail (uncached) under another setup.",
+        help="Measured choices: extra runs of list/detail under another setup.",
     )
     p.add_argument("--plots", default="", help="Directory for the PNG plots (matplotlib).")
     args = p.parse_args(argv)
