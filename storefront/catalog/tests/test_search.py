@@ -176,3 +176,25 @@ def test_embedded_mode_falls_back_to_case_insensitive_matching(db, monkeypatch):
     # then name matches come first, then description matches, case-insensitively
     names = [p.name for p in Product.objects.search("kettle")]
     assert names == ["Electric Kettle", "Teapot"]
+
+
+def test_search_indexes_keep_their_pending_list_short_and_name_statistics_fine(db):
+    # Migration 0005 (docs/performance.md, finding 12): with GIN's default 4 MB
+    # pending list, a few thousand stock updates tipped the common-word search to
+    # a sequential scan (~6x slower); a coarse `name` histogram did the same.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname, reloptions FROM pg_class WHERE relname = ANY(%s) ORDER BY relname",
+            [["catalog_prod_name_trgm", "catalog_prod_search"]],
+        )
+        options = dict(cursor.fetchall())
+        cursor.execute(
+            "SELECT attstattarget FROM pg_attribute "
+            "WHERE attrelid = 'catalog_product'::regclass AND attname = 'name'"
+        )
+        (name_target,) = cursor.fetchone()
+    assert options == {
+        "catalog_prod_name_trgm": ["gin_pending_list_limit=64"],
+        "catalog_prod_search": ["gin_pending_list_limit=64"],
+    }
+    assert name_target == 1000
