@@ -109,6 +109,11 @@ def base_env(args, database: str, settings: str = "bench.settings") -> dict[str,
         THROTTLE_ANON="1000000000/s",
         THROTTLE_USER="1000000000/s",
         JWT_ACCESS_MINUTES="600",
+        # The worker e-mails each paid order's confirmation. With the default SMTP
+        # backend and no mail server here, every send failed and was retried five
+        # times, and those retries took the cores the measured server needs (the
+        # soak does the same).
+        EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
         # One key space per database: runs (and the two sizes of one run) share
         # the Redis db, and counts and generations must not leak between them.
         CACHE_KEY_PREFIX=f"bench-{database}",
