@@ -178,10 +178,10 @@ def test_embedded_mode_falls_back_to_case_insensitive_matching(db, monkeypatch):
     assert names == ["Electric Kettle", "Teapot"]
 
 
-def test_search_indexes_keep_their_pending_list_short_and_name_statistics_fine(db):
+def test_search_indexes_keep_their_pending_list_short(db):
     # Migration 0005 (docs/performance.md, finding 12): with GIN's default 4 MB
     # pending list, a few thousand stock updates tipped the common-word search to
-    # a sequential scan (~6x slower); a coarse `name` histogram did the same.
+    # a sequential scan (~6x slower).
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT relname, reloptions FROM pg_class WHERE relname = ANY(%s) ORDER BY relname",
@@ -197,4 +197,6 @@ def test_search_indexes_keep_their_pending_list_short_and_name_statistics_fine(d
         "catalog_prod_name_trgm": ["gin_pending_list_limit=64"],
         "catalog_prod_search": ["gin_pending_list_limit=64"],
     }
-    assert name_target == 1000
+    # The default statistics target: pg_trgm's estimator reads every histogram
+    # entry at each planning, and 1000 of them cost 5 ms per search.
+    assert name_target in (None, -1)
