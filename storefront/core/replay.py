@@ -15,20 +15,21 @@ depends on, and their values when the body was built). After the middleware
 chain, `SyncChainASGIHandler` calls `ReplayCache.store()`, which records the
 body and the final headers (less the per-request ones) under a key made of
 the raw request: path, query string and every header the answer may depend
-on (`REPLAY_KEY_HEADERS`). Nothing is stored for a request that carried
-credentials, a cookie or an Origin.
+on (`BASE_KEY_HEADERS`, CACHE_REPLAY_EXTRA_KEY_HEADERS). Nothing is stored
+for a request that carried credentials, a cookie or an Origin.
 
 How it is served. For a GET without credentials, cookie, Origin, body or
-conditional header, on a route whose view is a `ReplayableRead`, one pipeline
-counts the request for the anonymous throttle, reads the entry and reads the
-current generations. The entry is served if its generations are still the
-current ones (any catalog write bumps them, catalog/cache.py) and the client
-is within its rate; a fresh X-Request-ID is added and the access log written
-as the middleware would. Anything else goes to Django unchanged, with the
-throttle count handed on (core/throttling.py) so it is not counted twice: an
-unknown route, a miss, a stale entry, a refused rate (Django answers the
-429), a Redis failure. The generations it read are handed on as well
-(`generations_read_before`): the miss path does not read them a second time.
+conditional header, on a route whose view is a `ReplayableRead`, one Redis
+script (`LOOKUP_SCRIPT`, one command) counts the request for the anonymous
+throttle, reads the entry and reads the current generations. The entry is
+served if its generations are still the current ones (any catalog write bumps
+them, catalog/cache.py) and the client is within its rate; a fresh
+X-Request-ID is added and the access log written as the middleware would.
+Anything else goes to Django unchanged, with the throttle count handed on
+(core/throttling.py) so it is not counted twice: an unknown route, a miss, a
+stale entry, a refused rate (Django answers the 429), a Redis failure. The
+generations it read are handed on as well (`generations_read_before`): the
+miss path does not read them a second time.
 
 Off in embedded mode (no Redis) and with CACHE_REPLAY=false.
 """
@@ -36,19 +37,21 @@ Off in embedded mode (no Redis) and with CACHE_REPLAY=false.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import logging
 import time
 import weakref
+from collections.abc import Mapping
 from dataclasses import dataclass
-from types import SimpleNamespace
+from types import MappingProxyType, SimpleNamespace
 from typing import Any, ClassVar
 
 from django.conf import settings
 from django.core.cache import cache, caches
 from django.http import HttpResponse
 from django.http.request import HttpHeaders
-from django.urls import Resolver404, resolve
+from django.urls import Resolver404, get_urlconf, resolve
 from django_redis.cache import RedisCache
 from redis import asyncio as aioredis
 from rest_framework.settings import api_settings
@@ -97,11 +100,26 @@ BASE_KEY_HEADERS = (
 )
 
 
+# The lookup, one command (EVALSHA; half the client's time of the same five
+# commands pipelined, measured): KEYS are the throttle's current and previous
+# window, the entry, then the generations; ARGV[1] is the throttle window's
+# TTL, 0 for no throttle. Returns {count, previous count, entry, {generations}}.
+LOOKUP_SCRIPT = """
+local count, previous = false, false
+if tonumber(ARGV[1]) > 0 then
+  count = redis.call('INCR', KEYS[1])
+  redis.call('EXPIRE', KEYS[1], ARGV[1])
+  previous = redis.call('GET', KEYS[2])
+end
+return {count, previous, redis.call('GET', KEYS[3]), redis.call('MGET', unpack(KEYS, 4))}
+"""
+
+
 class ReplayableRead:
     """A view whose anonymous GET answers may be replayed (see the module docstring)."""
 
     @classmethod
-    def replay_generation_keys(cls, url_kwargs: dict[str, Any]) -> list[str]:
+    def replay_generation_keys(cls, url_kwargs: Mapping[str, Any]) -> list[str]:
         """The cache keys of the generations an answer for these URL kwargs depends on."""
         raise NotImplementedError
 
@@ -133,6 +151,20 @@ def key_headers() -> tuple[str, ...]:
         names.append(proxy_header[0].removeprefix("HTTP_").lower().replace("_", "-"))
     names.extend(name.lower() for name in settings.CACHE_REPLAY_EXTRA_KEY_HEADERS)
     return tuple(dict.fromkeys(names))
+
+
+@functools.lru_cache(maxsize=4096)
+def _resolve_replayable(urlconf: str, path_info: str):
+    """(view class, URL kwargs) of a `ReplayableRead` route, else None; remembered
+    per URLconf and path (resolving took a fifth of a lookup's time)."""
+    try:
+        match = resolve(path_info, urlconf)
+    except Resolver404:
+        return None
+    view_class = getattr(match.func, "cls", None)
+    if not (isinstance(view_class, type) and issubclass(view_class, ReplayableRead)):
+        return None
+    return view_class, MappingProxyType(match.kwargs)
 
 
 class ReplayCache:
@@ -180,15 +212,8 @@ class ReplayCache:
         return REPLAY_KEY_PREFIX + digest
 
     @staticmethod
-    def _view_class(path_info: str) -> tuple[type[ReplayableRead], dict[str, Any]] | None:
-        try:
-            match = resolve(path_info)
-        except Resolver404:
-            return None
-        view_class = getattr(match.func, "cls", None)
-        if not (isinstance(view_class, type) and issubclass(view_class, ReplayableRead)):
-            return None
-        return view_class, match.kwargs
+    def _view_class(path_info: str) -> tuple[type[ReplayableRead], MappingProxyType] | None:
+        return _resolve_replayable(get_urlconf() or settings.ROOT_URLCONF, path_info)
 
     @staticmethod
     def _client_key(scope: dict, headers: dict[bytes, bytes]) -> str:
@@ -206,6 +231,7 @@ class ReplayCache:
                 self.location, socket_timeout=1, socket_connect_timeout=1
             )
             self._clients[loop] = client
+            self._lookup = client.register_script(LOOKUP_SCRIPT)
         return client
 
     async def aclose(self) -> None:
@@ -233,27 +259,31 @@ class ReplayCache:
             rate = parse_rate(api_settings.DEFAULT_THROTTLE_RATES.get(self.anon_scope))
             client_key = self._client_key(scope, headers) if rate else ""
             now = time.time()
-            pipe = self._client().pipeline(transaction=False)
             if rate:
                 limit, duration = rate
-                current_key, previous_key = window_keys(self.anon_scope, client_key, now, duration)
-                pipe.incr(cache.make_key(current_key))
-                pipe.expire(cache.make_key(current_key), 2 * duration)
-                pipe.get(cache.make_key(previous_key))
-            pipe.get(cache.make_key(self._key(scope, headers)))
-            pipe.mget([cache.make_key(key) for key in generation_keys])
-            results = await pipe.execute()
+                throttle_keys = window_keys(self.anon_scope, client_key, now, duration)
+                ttl = 2 * duration
+            else:
+                throttle_keys, ttl = ("-", "-"), 0  # not read when ttl is 0
+            keys = [
+                *(cache.make_key(key) for key in throttle_keys),
+                cache.make_key(self._key(scope, headers)),
+                *(cache.make_key(key) for key in generation_keys),
+            ]
+            client = self._client()
+            current, previous, raw_entry, generations = await self._lookup(
+                keys=keys, args=[ttl], client=client
+            )
         except Exception:  # Redis unreachable or slow: Django copes (and logs it)
             logger.debug("replay skipped: cache unavailable", exc_info=True)
             return False
-        raw_entry, generations = results[-2], results[-1]
         if None not in generations:  # Django's miss path need not read them again
             scope[GENERATIONS_SCOPE_KEY] = (
                 tuple(generation_keys),
                 tuple(int(value) for value in generations),
             )
         if rate:
-            current, previous = int(results[0]), int(results[2] or 0)
+            current, previous = int(current), int(previous or 0)
             scope[PRECOUNT_SCOPE_KEY] = {
                 "scope": self.anon_scope,
                 "client_key": client_key,

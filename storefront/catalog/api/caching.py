@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlencode
 
@@ -102,7 +102,7 @@ class CachedReadMixin(ReplayableRead):
     _public: bool = False
 
     @classmethod
-    def replay_generation_keys(cls, url_kwargs: dict[str, Any]) -> list[str]:
+    def replay_generation_keys(cls, url_kwargs: Mapping[str, Any]) -> list[str]:
         product_id = url_kwargs.get(cls.cache_product_kwarg) if cls.cache_product_kwarg else None
         return generation_keys(product_id)
 

@@ -326,6 +326,19 @@ def test_the_anonymous_rate_holds_for_replayed_reads(handler, product, rates):
     assert _anon_count() == 3
 
 
+def test_without_an_anonymous_rate_replays_are_served_and_nothing_is_counted(
+    handler, product, settings
+):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"anon": None, "user": "1000/min", "auth": "1000/min"},
+    }
+    url = f"/api/v1/products/{product.pk}/"
+    get(handler, url, JSON)
+    assert get(handler, url, JSON)[1]["x-cache"] == "replay"
+    assert _anon_count() == 0
+
+
 def test_the_client_behind_a_proxy_is_counted_by_drfs_rule(handler, product, rates, settings):
     rates(anon="1000/min")
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
