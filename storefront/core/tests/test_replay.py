@@ -69,18 +69,6 @@ def product():
     return product
 
 
-@pytest.fixture
-def rates(settings):
-    def set_rates(**rates: str) -> None:
-        base = {"anon": "1000/min", "user": "1000/min", "auth": "1000/min"}
-        settings.REST_FRAMEWORK = {
-            **settings.REST_FRAMEWORK,
-            "DEFAULT_THROTTLE_RATES": {**base, **rates},
-        }
-
-    return set_rates
-
-
 def get(handler, url: str, *headers: tuple[bytes, bytes], method: str = "GET"):
     path, _, query = url.partition("?")
     scope = asgi_scope(path, method=method, headers=list(headers), query_string=query.encode())
@@ -327,12 +315,9 @@ def test_the_anonymous_rate_holds_for_replayed_reads(handler, product, rates):
 
 
 def test_without_an_anonymous_rate_replays_are_served_and_nothing_is_counted(
-    handler, product, settings
+    handler, product, rates
 ):
-    settings.REST_FRAMEWORK = {
-        **settings.REST_FRAMEWORK,
-        "DEFAULT_THROTTLE_RATES": {"anon": None, "user": "1000/min", "auth": "1000/min"},
-    }
+    rates(anon=None)
     url = f"/api/v1/products/{product.pk}/"
     get(handler, url, JSON)
     assert get(handler, url, JSON)[1]["x-cache"] == "replay"

@@ -15,20 +15,6 @@ from storefront.core.throttling import RateThrottle, parse_rate, retry_after
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def rates(settings):
-    """Set throttle rates for one test (DRF reloads its settings on change)."""
-
-    def set_rates(**rates: str) -> None:
-        base = {"anon": "1000/min", "user": "1000/min", "auth": "1000/min"}
-        settings.REST_FRAMEWORK = {
-            **settings.REST_FRAMEWORK,
-            "DEFAULT_THROTTLE_RATES": {**base, **rates},
-        }
-
-    return set_rates
-
-
 QUARTER_PAST = 1_000_020.0 + 15  # 15 s into a minute window (1_000_020 = 16,667 x 60)
 
 
