@@ -137,9 +137,9 @@ def generations_read_before(request, keys: list[str]) -> tuple[int, ...] | None:
 @dataclass(frozen=True)
 class Replay:
     """Set as `response.replay` by a `ReplayableRead` view: the answer may be replayed
-    while these generations (cache keys, unprefixed) keep these values."""
+    while the generations of its `replay_generation_keys` keep these values (as
+    read before the answer was built) and for at most `timeout` seconds."""
 
-    generation_keys: tuple[str, ...]
     generations: tuple[int, ...]
     timeout: int
 

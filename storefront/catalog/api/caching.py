@@ -110,9 +110,7 @@ class CachedReadMixin(ReplayableRead):
         # Only what anyone may be shown; the replay layer serves anonymous requests.
         if self._public and self._generations is not None:
             response.replay = Replay(
-                generation_keys=tuple(self.replay_generation_keys(self.kwargs)),
-                generations=self._generations,
-                timeout=settings.CATALOG_CACHE_TIMEOUT,
+                generations=self._generations, timeout=settings.CATALOG_CACHE_TIMEOUT
             )
 
     def read_cache_key(self, request: Request) -> str | None:
